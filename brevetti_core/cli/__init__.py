@@ -1,0 +1,1 @@
+"""The `brevetti` command: one module per subcommand, each with `register(subparsers)`."""

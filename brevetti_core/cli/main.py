@@ -1,0 +1,53 @@
+"""Entry point of the `brevetti` command.
+
+Every module in this package that defines ``register(subparsers)`` adds a subcommand; the
+subcommand's parser sets ``func(args) -> int``. Errors a user can fix exit with status 2 and a
+one-line message, no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+from .. import cli
+
+
+class UsageError(Exception):
+    """A problem with the command's input that the user can fix; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brevetti", description="Reproducible vision training jobs in PyTorch or TensorFlow.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module_info in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
+        if module_info.name == "main":
+            continue
+        module = importlib.import_module(f"{cli.__name__}.{module_info.name}")
+        if hasattr(module, "register"):
+            module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s:%(name)s:%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, FileNotFoundError, ValueError, PermissionError) as error:
+        print(f"brevetti {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"brevetti {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

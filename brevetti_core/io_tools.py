@@ -1,0 +1,202 @@
+"""File access over fsspec URLs: local paths, ``s3://``, ``memory://`` and read-only ``http(s)://``.
+
+One ``IoTools`` object routes every path to an fsspec filesystem. Remote reads can be cached on
+local disk (``set_cache_root``); the cache is fsspec's ``filecache``, which revalidates each
+cached file against the remote ETag (``ukey``) before serving it, so a changed object is
+downloaded again. The S3 endpoint comes from ``BREVETTI_S3_ENDPOINT`` or the standard
+``AWS_ENDPOINT_URL``; credentials from the usual AWS variables.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import fsspec
+from fsspec.core import split_protocol
+
+log = logging.getLogger(__name__)
+
+REMOTE_PROTOCOLS = ("s3", "http", "https")
+READ_ONLY_PROTOCOLS = ("http", "https")
+
+
+def s3_endpoint() -> str | None:
+    """The configured S3 endpoint URL, or None for AWS itself."""
+    return os.environ.get("BREVETTI_S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def protocol_of(path: str | os.PathLike) -> str:
+    """The fsspec protocol of a path ('file' for local paths)."""
+    protocol, _ = split_protocol(str(path))
+    return protocol or "file"
+
+
+def is_remote(path: str | os.PathLike) -> bool:
+    return protocol_of(path) in REMOTE_PROTOCOLS
+
+
+def join(base: str | os.PathLike, *parts: str) -> str:
+    """Join path parts with '/' for URLs and os.path for local paths."""
+    base = str(base)
+    if protocol_of(base) == "file":
+        return os.path.join(base, *parts)
+    return posixpath.join(base, *parts)
+
+
+class IoTools:
+    """Read, write, list and copy files on any fsspec URL, with an optional ETag-checked read cache."""
+
+    def __init__(self, cache_root: str | os.PathLike | None = None):
+        self._filesystems: dict[tuple, fsspec.AbstractFileSystem] = {}
+        self._lock = threading.Lock()
+        self.cache_root: str | None = None
+        self.set_cache_root(cache_root)
+
+    # -- routing -------------------------------------------------------------------------------
+    def filesystem(self, path: str | os.PathLike) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The filesystem serving `path` and the path as that filesystem names it."""
+        path = str(path)
+        protocol = protocol_of(path)
+        options: dict = {}
+        if protocol == "s3":
+            endpoint = s3_endpoint()
+            if endpoint:
+                options["client_kwargs"] = {"endpoint_url": endpoint}
+            # Listings must reflect writes made by other clients (other jobs, the platform).
+            options["use_listings_cache"] = False
+        key = (protocol, tuple(sorted((k, repr(v)) for k, v in options.items())))
+        with self._lock:
+            fs = self._filesystems.get(key)
+            if fs is None:
+                fs = fsspec.filesystem(protocol, skip_instance_cache=True, **options)
+                self._filesystems[key] = fs
+        return fs, fs._strip_protocol(path) if protocol != "file" else os.path.abspath(path)
+
+    def _cached_filesystem(self, path: str) -> tuple[fsspec.AbstractFileSystem, str]:
+        fs, fs_path = self.filesystem(path)
+        with self._lock:
+            cache = self._cache_filesystems.get(id(fs))
+            if cache is None:
+                cache = fsspec.filesystem(
+                    "filecache", fs=fs, cache_storage=os.path.join(self.cache_root, protocol_of(path)),
+                    check_files=True, skip_instance_cache=True,
+                )
+                self._cache_filesystems[id(fs)] = cache
+        return cache, fs_path
+
+    def set_cache_root(self, path: str | os.PathLike | None) -> None:
+        """Cache remote reads under `path` (created if needed); None turns caching off."""
+        self._cache_filesystems: dict[int, fsspec.AbstractFileSystem] = {}
+        if path is None:
+            self.cache_root = None
+            return
+        path = str(path)
+        if is_remote(path):
+            raise ValueError(f"cache root must be a local folder, got {path!r}")
+        os.makedirs(path, exist_ok=True)
+        self.cache_root = os.path.abspath(path)
+        self._cache_filesystems = {}
+
+    # -- reading -------------------------------------------------------------------------------
+    def read_file(self, path: str | os.PathLike, cache: bool | None = None) -> bytes:
+        """The bytes of `path`. Remote files go through the cache when one is set (or `cache=True`)."""
+        path = str(path)
+        use_cache = self.cache_root is not None and is_remote(path) and cache is not False
+        fs, fs_path = self._cached_filesystem(path) if use_cache else self.filesystem(path)
+        try:
+            with fs.open(fs_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no such file: {path}") from None
+
+    def exists(self, path: str | os.PathLike) -> bool:
+        fs, fs_path = self.filesystem(path)
+        return fs.exists(fs_path)
+
+    def isfile(self, path: str | os.PathLike) -> bool:
+        fs, fs_path = self.filesystem(path)
+        return fs.isfile(fs_path)
+
+    def info(self, path: str | os.PathLike) -> dict:
+        fs, fs_path = self.filesystem(path)
+        return fs.info(fs_path)
+
+    def ls(self, path: str | os.PathLike) -> list[str]:
+        """Full paths (with protocol) of the entries directly in folder `path`, sorted."""
+        fs, fs_path = self.filesystem(path)
+        return sorted(self._unstrip(path, p) for p in fs.ls(fs_path, detail=False))
+
+    def walk(self, path: str | os.PathLike) -> Iterator[tuple[str, list[str], list[str]]]:
+        """os.walk-style (folder, subfolders, files) over `path`, folders with their protocol."""
+        fs, fs_path = self.filesystem(path)
+        for folder, dirs, files in fs.walk(fs_path):
+            yield self._unstrip(path, folder), sorted(dirs), sorted(files)
+
+    def find(self, path: str | os.PathLike, detail: bool = False):
+        """Every file below `path`: full paths, or {path: info} with `detail`."""
+        fs, fs_path = self.filesystem(path)
+        found = fs.find(fs_path, detail=detail)
+        if detail:
+            return {self._unstrip(path, p): info for p, info in found.items()}
+        return [self._unstrip(path, p) for p in found]
+
+    @staticmethod
+    def _unstrip(original: str | os.PathLike, fs_path: str) -> str:
+        protocol = protocol_of(original)
+        return fs_path if protocol == "file" else f"{protocol}://{fs_path.lstrip('/')}"
+
+    # -- writing -------------------------------------------------------------------------------
+    def write_file(self, path: str | os.PathLike, content: str | bytes) -> None:
+        """Write `content` to `path` in one step: local files via temp file + rename, S3 as one PUT.
+
+        A crash mid-write leaves any previous version of the file intact. Parent folders are created.
+        """
+        path = str(path)
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        protocol = protocol_of(path)
+        if protocol in READ_ONLY_PROTOCOLS:
+            raise PermissionError(f"{path} is read-only ({protocol}:// URLs cannot be written)")
+        if protocol == "file":
+            _atomic_local_write(os.path.abspath(path), data)
+            return
+        fs, fs_path = self.filesystem(path)
+        fs.pipe_file(fs_path, data)
+
+    def make_dirs(self, path: str | os.PathLike) -> None:
+        fs, fs_path = self.filesystem(path)
+        fs.makedirs(fs_path, exist_ok=True)
+
+    def copy(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
+        """Copy a file or a folder tree; across filesystems the bytes pass through this process."""
+        src, dst = str(src), str(dst)
+        if self.isfile(src):
+            self.write_file(dst, self.read_file(src))
+            return
+        for path in self.find(src):
+            rel = path[len(src.rstrip("/")) + 1:] if not path.startswith(os.sep) else os.path.relpath(path, src)
+            self.write_file(join(dst, *rel.replace(os.sep, "/").split("/")), self.read_file(path))
+
+    def remove(self, path: str | os.PathLike, recursive: bool = False) -> None:
+        fs, fs_path = self.filesystem(path)
+        fs.rm(fs_path, recursive=recursive)
+
+
+def _atomic_local_write(path: str, data: bytes) -> None:
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+io_tools = IoTools()

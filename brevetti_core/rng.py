@@ -1,0 +1,89 @@
+"""Counter-based random streams: every random number is keyed by (seed, stream, epoch, name).
+
+Generators are built from ``SeedSequence([seed, stream, epoch, name_key])`` with the Philox
+bit generator, so a draw depends only on its key, never on call order, process, worker or
+framework. Keying by a tuple (not ``seed + epoch``) keeps seed 1/epoch 0 apart from seed 0/epoch 1.
+Unseeded (``seed=None``) objects draw one seed from the OS, log it and record it in the seed
+ledger that the job writes into ``output.json``, so every run can be replayed.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import zlib
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Stream ids reserved for the plan itself; mapped actions use their position in the chain + 1000.
+STREAM_ORDER = 1
+STREAM_GROUPS = 2
+STREAM_ACTIONS = 1000
+
+_ledger: list[dict] = []
+_ledger_lock = threading.Lock()
+
+
+def resolve_seed(seed: int | None, owner: str) -> int:
+    """`seed` itself, or a fresh seed from the OS (logged and recorded) when it is None."""
+    if seed is not None:
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"{owner}: seed must be a non-negative integer or None, got {seed!r}")
+        seed = int(seed)
+        drawn = False
+    else:
+        seed = secrets.randbits(63)
+        drawn = True
+        log.info("%s: no seed given, drew seed=%d from the OS (pass seed=%d to replay)", owner, seed, seed)
+    with _ledger_lock:
+        _ledger.append({"owner": owner, "seed": seed, "drawn": drawn})
+    return seed
+
+
+def seeds_used() -> list[dict]:
+    """Every seed resolved in this process so far: [{owner, seed, drawn}]."""
+    with _ledger_lock:
+        return [dict(entry) for entry in _ledger]
+
+
+def name_key(name: str) -> int:
+    """A stable 32-bit key for a parameter name (the same in every process and Python version)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def generator(seed: int, stream: int, epoch: int, name: str = "") -> np.random.Generator:
+    """The numpy Generator for one key; equal keys give equal sequences everywhere."""
+    sequence = np.random.SeedSequence([int(seed), int(stream), int(epoch), name_key(name)])
+    return np.random.Generator(np.random.Philox(sequence))
+
+
+class ParamStreams:
+    """The random streams of one mapped action in one epoch: one independent generator per name.
+
+    Actions draw their parameters for a whole epoch at once (vectorised over slots) from
+    ``streams.generator("rotate_deg")`` etc. Adding a parameter never changes the others.
+    """
+
+    def __init__(self, seed: int, stream: int, epoch: int):
+        self.seed, self.stream, self.epoch = int(seed), int(stream), int(epoch)
+
+    def generator(self, name: str) -> np.random.Generator:
+        return generator(self.seed, self.stream, self.epoch, name)
+
+    def uniform(self, name: str, n: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+        return self.generator(name).uniform(low, high, n)
+
+    def chance(self, name: str, n: int, p: float) -> np.ndarray:
+        """n independent booleans, each True with probability p."""
+        return self.generator(name).random(n) < p
+
+    def seeds(self, name: str, n: int) -> np.ndarray:
+        """n uint64 seeds for per-sample pixel noise (kernels build ``pixel_rng(seed)`` from them)."""
+        return self.generator(name).integers(0, 2**63, n, dtype=np.uint64)
+
+
+def pixel_rng(seed: int | np.integer) -> np.random.Generator:
+    """The generator a kernel uses for per-pixel noise of one sample, from that sample's plan seed."""
+    return np.random.Generator(np.random.Philox(key=int(seed)))

@@ -1,0 +1,18 @@
+"""brevetti_torch: the PyTorch adapter. Executes brevetti_core plans as PyTorch data pipelines.
+
+Every public name of brevetti_core is available here too, so code written against the
+reference SDK only changes its import lines.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import brevetti_core as _core
+
+
+def __getattr__(name: str) -> Any:
+    return getattr(_core, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(dir(_core)))
