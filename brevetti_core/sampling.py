@@ -1,0 +1,65 @@
+"""Group weighings for stratified sampling: how often each group is drawn, from its size.
+
+A weighing maps each group's sample count to a relative weight. The presets are the reference's
+(``uniform``, ``count``, ``square root``, ``log``, ``logx+1``); a callable ``f(count)`` or
+``f(count, group_key)`` is accepted too. Weights are normalised to sum to one; groups whose
+weight is zero (``log`` of a single-sample group) are never drawn.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+Weighing = str | Callable[..., float]
+
+PRESETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "uniform": lambda count: np.ones(len(count)),
+    "count": lambda count: count.astype(np.float64),
+    "square root": lambda count: np.sqrt(count),
+    "log": lambda count: np.log(count),
+    "logx+1": lambda count: np.log(count) + 1.0,
+}
+
+
+def check_weighing(weighing: Weighing) -> Weighing:
+    """`weighing` itself if it names a preset or is callable; ValueError listing the presets otherwise."""
+    if callable(weighing) or (isinstance(weighing, str) and weighing in PRESETS):
+        return weighing
+    raise ValueError(f"unknown group weighing {weighing!r}; use one of {list(PRESETS)} or a callable f(count)")
+
+
+def _takes_group_key(fn: Callable) -> bool:
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+
+def group_weights(counts: np.ndarray, weighing: Weighing, keys: Sequence[Any] | None = None) -> np.ndarray:
+    """Normalised float64 weights (summing to 1), one per group, from the groups' sample counts.
+
+    A callable is called once per group (user functions are usually scalar code), with the
+    group key as second argument when it accepts one.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    check_weighing(weighing)
+    if isinstance(weighing, str):
+        raw = PRESETS[weighing](counts)
+    elif _takes_group_key(weighing):
+        keys = list(keys) if keys is not None else list(range(len(counts)))
+        raw = [weighing(int(c), k) for c, k in zip(counts, keys)]
+    else:
+        raw = [weighing(int(c)) for c in counts]
+    weights = np.asarray(raw, dtype=np.float64).reshape(len(counts))
+    name = weighing if isinstance(weighing, str) else getattr(weighing, "__qualname__", repr(weighing))
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError(f"group weighing {name!r} gave weights that are negative or not finite: {weights.tolist()}")
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError(f"group weighing {name!r} gave every group weight 0 (group sizes {counts.tolist()})")
+    return weights / total
