@@ -1,0 +1,374 @@
+"""The job context: settings, storage, output record, progress and completion of one training run.
+
+``Job.init()`` finds the job definition (see ``jobstore``), layers its settings under the command
+line, and ``job.start()`` runs ``run()`` with a temp folder and the job's artifacts folder at hand.
+Status lives in ``artifacts/status.json``: running, then completed, failed or interrupted.
+
+``host_name`` (the platform address used for links and for relative ``remote_url`` /
+``complete_url``) comes from the job definition, else ``BREVETTI_HOST_NAME``, else the data root
+itself (there is no web platform locally, so links point at where the job's files are).
+"""
+from __future__ import annotations
+
+import datetime
+import difflib
+import logging
+import os
+import posixpath
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+import weakref
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+
+from . import jobstore
+from .dataset import Dataset
+from .io_tools import IoTools, io_tools, is_remote, join, protocol_of
+from .monitor import RemoteMonitor
+from .output import build_output, dumps, environment, json_value, masked
+from .settings import JobSettings, load_settings, parse_argv
+
+log = logging.getLogger(__name__)
+
+HOST_NAME_ENV = "BREVETTI_HOST_NAME"
+CACHE_ENV = "BREVETTI_CACHE"
+OUTPUT_FILE = "output.json"
+
+
+class JobNotStartedError(PermissionError):
+    """The job's storage, output or monitor was used before `start()`."""
+
+
+def default_host_name() -> str:
+    """BREVETTI_HOST_NAME, else the data root as a URL."""
+    root = jobstore.data_root()
+    return os.environ.get(HOST_NAME_ENV) or (root if is_remote(root) else f"file://{root}")
+
+
+class Job(BaseModel):
+    """One training run: subclass it, declare `settings: MySettings`, override `run()`, then `MyJob.init().start()`."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), description="Job id; names its folder under the data root")
+    name: str = Field(default="", description="Human-readable job name")
+    run_id: str = Field(default_factory=lambda: datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
+    settings: JobSettings = Field(default_factory=JobSettings)
+    datasets: list[Dataset] = Field(default_factory=list)
+    host_name: str = Field(default_factory=default_host_name)
+    remote_url: str | None = Field(default=None, description="Where the remote monitor POSTs progress")
+    complete_url: str | None = Field(default=None, description="Where complete_job() POSTs the model path")
+    model_path: str | None = Field(default=None, description="The model package, relative to the job folder")
+    api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
+
+    _job_dir: str = PrivateAttr("")
+    _temp_dir_given: str | None = PrivateAttr(None)
+    _temp_dir: str | None = PrivateAttr(None)
+    _temp_cleanup: weakref.finalize | None = PrivateAttr(None)
+    _started: bool = PrivateAttr(False)
+    _completed: bool = PrivateAttr(False)
+    _metrics: dict = PrivateAttr(default_factory=dict)
+    _environment: dict = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_default(cls, data: Any) -> Any:
+        # A subclass that redeclares `settings: MySettings` without a default still gets one.
+        if isinstance(data, dict) and "settings" not in data:
+            data = {**data, "settings": {}}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id_names_a_folder(cls, value: str) -> str:
+        return jobstore.check_job_id(value)
+
+    def model_post_init(self, context: Any) -> None:
+        self._job_dir = jobstore.job_dir(self.id)
+
+    # -- creation --------------------------------------------------------------------------------
+    @classmethod
+    def init(cls, job_id: str | None = None, api_key: str | None = None, *, info_file: str | None = None,
+             job_config: dict | None = None, argv: list[str] | None = None, temp_dir: str | None = None,
+             **kw: Any) -> Job:
+        """The job to run, with its settings from class defaults < job definition < `kw['settings']` < argv.
+
+        `job_id`, `api_key` and `info_file` come from the arguments, else from ``--job_id``,
+        ``--api_key`` and ``--info_file`` in argv (default ``sys.argv[1:]``). The definition is
+        `job_config`, else `info_file`, else ``<data root>/<job_id>/info.json``; with no job id at all
+        a new local job is created (its info.json written under the data root). Other keywords
+        override fields of the definition (``name=``, ``datasets=``, ``settings=``...).
+        `temp_dir` is a folder of yours to use as the temp folder (kept after the job).
+        """
+        job_args, overrides = parse_argv(_script_argv() if argv is None else argv)
+        job_id = job_id or job_args.get("job_id")
+        api_key = api_key or job_args.get("api_key")
+        info_file = info_file or job_args.get("info_file")
+        root = jobstore.data_root()
+        new_job = False
+        if job_config is not None:
+            definition, source = dict(job_config), "job_config"
+            if job_id:
+                definition["id"] = job_id
+        elif info_file:
+            definition, source = jobstore.read_definition(str(info_file), job_id), str(info_file)
+        elif job_id:
+            source = jobstore.definition_path(job_id, root)
+            definition = jobstore.read_definition(source, job_id)
+        else:
+            new_job = True
+            definition = {"id": str(uuid.uuid4()), "name": f"{cls.__name__} (local)", "settings": {}, "datasets": []}
+            source = jobstore.definition_path(definition["id"], root)
+
+        settings_cls = cls.model_fields["settings"].annotation
+        if not (isinstance(settings_cls, type) and issubclass(settings_cls, JobSettings)):
+            raise TypeError(f"{cls.__name__}.settings must be annotated with a JobSettings subclass, got {settings_cls!r}")
+        layers = [(definition.get("settings"), source)]
+        if "settings" in kw:
+            layers.append((kw.pop("settings"), f"{cls.__name__}.init(settings=...)"))
+        definition.update(kw)
+        definition["settings"] = load_settings(settings_cls, layers, overrides)
+        if api_key:
+            definition["api_key"] = api_key
+        job = cls._from_definition(definition, source)
+        job._job_dir = jobstore.job_dir(job.id, root)
+        job._temp_dir_given = os.fspath(temp_dir) if temp_dir is not None else None
+        if new_job:
+            record = {k: v for k, v in definition.items() if k not in ("settings", "api_key")}
+            jobstore.write_definition({**record, "settings": {}}, root)
+            log.info("Created local job %s at %s", job.id, job.job_dir)
+        log.info("%s %s initialized", cls.__name__, job.id)
+        return job
+
+    @classmethod
+    def _from_definition(cls, definition: dict, source: str) -> Job:
+        try:
+            return cls.model_validate(definition)
+        except ValidationError as error:
+            problems = []
+            for e in error.errors():
+                where = ".".join(str(p) for p in e["loc"])
+                if e["type"] == "extra_forbidden":
+                    close = difflib.get_close_matches(where, list(cls.model_fields), n=2)
+                    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known fields: {', '.join(cls.model_fields)}"
+                    problems.append(f"unknown field '{where}'{hint}")
+                else:
+                    problems.append(f"field '{where}': {e['msg']}")
+            raise ValueError(f"job definition {source}: " + "; ".join(problems)) from None
+
+    # -- properties ------------------------------------------------------------------------------
+    @property
+    def io(self) -> IoTools:
+        return io_tools
+
+    @property
+    def job_dir(self) -> str:
+        """`<data root>/<id>`: the job's folder (local path or s3:// URI)."""
+        return self._job_dir
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, complete: bool = True) -> Any:
+        """Set up storage, write output.json, call `run()`, then `complete_job(<run's result>)` if `complete`.
+
+        Returns what `run()` returned. On an exception the status becomes "failed" (KeyboardInterrupt:
+        "interrupted"), output.json is rewritten and the exception propagates.
+        """
+        if self._completed:
+            raise RuntimeError(f"job {self.id} is already completed; call {type(self).__name__}.init() for a new run")
+        self._started = True
+        self._environment = environment(type(self))
+        self._make_temp_dir()
+        self._write_status("running")
+        self.upload_job_output()
+        try:
+            result = self.run()
+            if complete:
+                self.complete_job(result)
+        except KeyboardInterrupt:
+            self._stop("interrupted", None)
+            raise
+        except BaseException as error:
+            self._stop("failed", error)
+            raise
+        return result
+
+    def run(self) -> str | None:
+        """The job's work; override it. Returns the path of a model package to record, or None."""
+        return None
+
+    def complete_job(self, package_path: str | os.PathLike | None = None) -> str | None:
+        """Record the model package (inside the job folder), rewrite output.json, mark the job completed.
+
+        Removes the automatic temp folder and POSTs to `complete_url` when the definition has one.
+        Returns the package path relative to the job folder (or None).
+        """
+        self._require_started("complete_job")
+        if self._completed:
+            raise RuntimeError(f"job {self.id} is already completed")
+        if package_path is not None:
+            self.model_path = self._relative_to_job_dir(os.fspath(package_path))
+        self.upload_job_output()
+        self._remove_temp_dir()
+        self._write_status("completed")
+        self._completed = True
+        log.info("Job %s completed", self.id)
+        if self.complete_url:
+            self._notify_completion()
+        return self.model_path
+
+    # -- storage ---------------------------------------------------------------------------------
+    def artifact_path(self, *parts: str, dir: bool = False) -> str:
+        """`<job folder>/artifacts/<parts>`; creates the folder (`dir=True`) or the parent folder (local roots)."""
+        self._require_started("artifact_path")
+        return _prepare(join(self.job_dir, "artifacts"), parts, dir, "artifact_path")
+
+    def temp_path(self, *parts: str, dir: bool = False) -> str:
+        """`<temp folder>/<parts>`, a local folder made at start; creates the folder or the parent folder."""
+        self._require_started("temp_path")
+        if self._temp_dir is None:
+            raise RuntimeError(f"job {self.id} is completed and its temporary folder was removed")
+        return _prepare(self._temp_dir, parts, dir, "temp_path")
+
+    # -- output ----------------------------------------------------------------------------------
+    def add_output_metric(self, key: str, value: Any) -> None:
+        """Record a metric for output.json (written on `upload_job_output()` and at completion)."""
+        self._require_started("add_output_metric")
+        try:
+            self._metrics[str(key)] = json_value(value)
+        except TypeError as error:
+            raise TypeError(f"output metric {key!r}: {error}") from None
+
+    def add_output_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """Record several metrics at once."""
+        for key, value in metrics.items():
+            self.add_output_metric(key, value)
+
+    def upload_job_output(self) -> str:
+        """Write output.json to the artifacts in one atomic step; returns 'artifacts/output.json'."""
+        self._require_started("upload_job_output")
+        path = self.artifact_path(OUTPUT_FILE)
+        record = build_output(self, self._metrics, self._environment)
+        log.info("Uploading %s to %s", OUTPUT_FILE, path)
+        self.io.write_file(path, dumps(record, self._secret(), indent=2))
+        return f"artifacts/{OUTPUT_FILE}"
+
+    def get_remote_monitor(self) -> RemoteMonitor:
+        """A monitor writing artifacts/progress.jsonl, POSTing to host_name + remote_url when that is set."""
+        self._require_started("get_remote_monitor")
+        url = _url(self.host_name, self.remote_url) if self.remote_url else None
+        return RemoteMonitor(self.artifact_path("progress.jsonl"), url, io=self.io, secret=self._secret())
+
+    # -- internals -------------------------------------------------------------------------------
+    def _secret(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    def _require_started(self, what: str) -> None:
+        if not self._started:
+            raise JobNotStartedError(f"{what}() needs a started job: call job.start() first (it sets up storage and calls run())")
+
+    def _make_temp_dir(self) -> None:
+        if self._temp_dir is not None:
+            return
+        given = self._temp_dir_given or os.environ.get(CACHE_ENV)
+        if given:
+            self._temp_dir = os.path.abspath(given)
+            os.makedirs(self._temp_dir, exist_ok=True)
+            return
+        self._temp_dir = tempfile.mkdtemp(prefix=f"brevetti-job-{self.id}-")
+        # Also removed when the job object is collected or the interpreter exits without completion.
+        self._temp_cleanup = weakref.finalize(self, shutil.rmtree, self._temp_dir, True)
+
+    def _remove_temp_dir(self) -> None:
+        if self._temp_cleanup is not None:
+            self._temp_cleanup()
+            self._temp_cleanup = None
+            self._temp_dir = None
+
+    def _write_status(self, status: str, error: BaseException | None = None) -> None:
+        record = {"status": status, "job_id": self.id, "run_id": self.run_id,
+                  "time": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+        if error is not None:
+            record["error"] = f"{type(error).__name__}: {error}"
+        self.io.write_file(jobstore.status_path(self.job_dir), dumps(record, self._secret(), indent=2))
+
+    def _stop(self, status: str, error: BaseException | None) -> None:
+        log.warning("Job %s %s", self.id, status)
+        self._write_status(status, error)
+        self.upload_job_output()
+        self._remove_temp_dir()
+
+    def _relative_to_job_dir(self, path: str) -> str:
+        outside = ValueError(
+            f"model package {path} is outside the job folder {self.job_dir}: "
+            f"write it under job.artifact_path(...) and pass that path"
+        )
+        if is_remote(self.job_dir) or is_remote(path):
+            prefix = self.job_dir.rstrip("/") + "/"
+            relative = path[len(prefix):] if path.startswith(prefix) else None
+            if relative is None or ".." in relative.split("/") or not relative.strip("/"):
+                raise outside
+            relative = posixpath.normpath(relative)
+        else:
+            folder, target = os.path.realpath(self.job_dir), os.path.realpath(path)
+            if target == folder or os.path.commonpath([folder, target]) != folder:
+                raise outside
+            relative = os.path.relpath(target, folder).replace(os.sep, "/")
+        if not self.io.exists(path):
+            raise FileNotFoundError(f"model package {path} does not exist")
+        return relative
+
+    def _notify_completion(self) -> None:
+        import requests
+
+        url = _url(self.host_name, self.complete_url) + quote(self.model_path or "")
+        try:
+            response = requests.post(url, timeout=30)
+            response.raise_for_status()
+            log.info("Platform notified of completion: %s", masked(url, self._secret()))
+        except (requests.RequestException, ValueError) as error:
+            log.warning("%s", masked(f"could not notify completion at {url}: {error}", self._secret()))
+
+
+def _prepare(base: str, parts: tuple, make_dir: bool, what: str) -> str:
+    """`base` joined with `parts`, refusing parts that leave `base`; local folders are created."""
+    segments: list[str] = []
+    for part in parts:
+        text = os.fspath(part)
+        if os.path.isabs(text) or text.startswith(("/", "\\")) or protocol_of(text) != "file":
+            raise ValueError(f"{what}: part {text!r} is absolute; give parts relative to the folder")
+        pieces = [p for p in re.split(r"[\\/]", text) if p not in ("", ".")]
+        if ".." in pieces:
+            raise ValueError(f"{what}: part {text!r} leaves the folder ('..' is not allowed)")
+        segments += pieces
+    path = join(base, *segments)
+    if protocol_of(path) == "file":
+        os.makedirs(path if make_dir else os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def _url(host: str, path: str) -> str:
+    if re.match(r"^[a-z][a-z0-9+.-]*://", path):
+        return path
+    return host.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _script_argv() -> list[str]:
+    """sys.argv[1:], without the connection-file argument a Jupyter/Colab kernel is started with."""
+    argv = sys.argv[1:]
+    if not os.path.basename(sys.argv[0] if sys.argv else "").startswith(("ipykernel_launcher", "colab_kernel_launcher")):
+        return argv
+    kept, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "-f":
+            skip = True
+        elif not token.startswith("--f="):
+            kept.append(token)
+    return kept
