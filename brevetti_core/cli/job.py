@@ -1,0 +1,83 @@
+"""`brevetti job create|show|list`: job definitions under the data root (BREVETTI_DATA_BUCKET)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from .. import jobstore
+from ..io_tools import io_tools, join
+from .main import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("job", help="create, show and list jobs under the data root")
+    commands = parser.add_subparsers(dest="job_command", required=True)
+
+    create = commands.add_parser("create", help="write a new job definition and print its id")
+    create.add_argument("--name", required=True, help="job name")
+    create.add_argument("--dataset", action="append", default=[], metavar="PATH_OR_URI",
+                        help="a dataset folder or s3:// URI (repeat for several)")
+    create.add_argument("--settings", metavar="JSON", help="the job's settings as a JSON object")
+    create.add_argument("--remote-url", help="where the remote monitor POSTs progress")
+    create.add_argument("--complete-url", help="where completion is POSTed")
+    create.set_defaults(func=create_job)
+
+    show = commands.add_parser("show", help="print a job's definition, status and artifacts")
+    show.add_argument("job_id")
+    show.set_defaults(func=show_job)
+
+    listing = commands.add_parser("list", help="list the jobs under the data root")
+    listing.set_defaults(func=list_jobs)
+
+
+def create_job(args: argparse.Namespace) -> int:
+    """Write the definition and print the new job's id."""
+    settings = None
+    if args.settings is not None:
+        try:
+            settings = json.loads(args.settings)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--settings is not valid JSON: {error}") from None
+        if not isinstance(settings, dict):
+            raise UsageError(f"--settings must be a JSON object, got {type(settings).__name__}")
+    definition = jobstore.create_job(args.name, args.dataset, settings,
+                                     remote_url=args.remote_url, complete_url=args.complete_url)
+    print(definition["id"])
+    return 0
+
+
+def show_job(args: argparse.Namespace) -> int:
+    """Print the definition (api key hidden), the status and the artifact listing."""
+    path = jobstore.definition_path(args.job_id)
+    definition = jobstore.read_definition(path, args.job_id)
+    if definition.get("api_key"):
+        definition["api_key"] = "*" * 8
+    print(json.dumps(definition, indent=2))
+    folder = jobstore.job_dir(args.job_id)
+    status = jobstore.read_status(folder)
+    print(f"status: {status['status']} ({status.get('time', '')})" if status else "status: not started")
+    artifacts = join(folder, "artifacts")
+    found = io_tools.find(artifacts, detail=True) if io_tools.exists(artifacts) else {}
+    print(f"artifacts ({len(found)} files in {artifacts}):")
+    for file, info in sorted(found.items()):
+        print(f"  {_relative(file, artifacts)}  {info.get('size', 0)} bytes")
+    return 0
+
+
+def list_jobs(args: argparse.Namespace) -> int:
+    """One line per job: id, status, dataset count, name."""
+    root = jobstore.data_root()
+    jobs = jobstore.list_jobs(root)
+    if not jobs:
+        print(f"no jobs under {root}")
+    for job in jobs:
+        if "error" in job:
+            print(f"{job['id']}  unreadable: {job['error']}")
+        else:
+            print(f"{job['id']}  {job['status'] or 'new':<11}  {job['datasets']} dataset(s)  {job['name']}")
+    return 0
+
+
+def _relative(path: str, folder: str) -> str:
+    return path[len(folder.rstrip("/")) + 1:] if "://" in folder else os.path.relpath(path, folder)
