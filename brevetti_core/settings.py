@@ -166,7 +166,7 @@ def _unknown_below(annotation: Any, value: Any, prefix: str, source: str | None)
 
 def _unknown_message(prefix: str, key: str, fields: dict, source: str | None = None) -> str:
     names = [f"{prefix}{name}" for name in fields]
-    close = difflib.get_close_matches(f"{prefix}{key}", names, n=3, cutoff=0.6)
+    close = [f"{prefix}{name}" for name in difflib.get_close_matches(key, list(fields), n=3, cutoff=0.6)]
     if close:
         hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
     elif names:
