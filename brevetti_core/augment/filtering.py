@@ -1,0 +1,114 @@
+"""`ImageFiltering`: one of emboss, Gaussian blur or mean blur per image, or none (reference §6.2).
+
+Kernels correlate separably in float32 with reflected borders (tf's "REFLECT": the edge pixel is
+not repeated), summing taps in a fixed order so results are bit-identical everywhere.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..rng import ParamStreams
+from . import between, check_chance, check_range, draws
+
+NONE, EMBOSS, GAUSSIAN_BLUR, MEAN_BLUR = 0, 1, 2, 3
+
+_SMOOTH = np.array([1, 2, 1], dtype=np.float32)
+_DIFFERENCE = np.array([-1, 0, 1], dtype=np.float32)
+
+
+class ImageFiltering:
+    """With probability `chance`, one filter chosen evenly: emboss, Gaussian blur or mean blur.
+
+    Plan parameters: ``filter`` (0 none, 1 emboss, 2 Gaussian, 3 mean) and the emboss weights
+    ``emboss_x``/``emboss_y`` (magnitude in `emboss_strength`, random sign; 0 unless embossing).
+    """
+
+    def __init__(self, emboss_strength: Sequence[float] | None = None, avg_blur: Sequence[int] = (3, 3),
+                 gaussian_blur_sigma: float = 0.5, chance: float = 0.5):
+        name = type(self).__name__
+        self.emboss_strength = check_range(name, "emboss_strength", (0.0, 0.25) if emboss_strength is None
+                                           else emboss_strength, symmetric=False, minimum=0.0)
+        try:
+            self.avg_blur = tuple(int(v) for v in avg_blur)
+        except (TypeError, ValueError):
+            self.avg_blur = ()
+        if len(self.avg_blur) != 2 or min(self.avg_blur) < 1:
+            raise ValueError(f"{name}: avg_blur must be a (height, width) kernel size of positive integers, got {avg_blur!r}")
+        if not gaussian_blur_sigma > 0:
+            raise ValueError(f"{name}: gaussian_blur_sigma must be > 0, got {gaussian_blur_sigma!r}")
+        self.gaussian_blur_sigma = float(gaussian_blur_sigma)
+        self.chance = check_chance(name, "chance", chance)
+
+    def sample_params(self, streams: ParamStreams, n: int) -> dict[str, np.ndarray]:
+        """``filter``, ``emboss_x`` and ``emboss_y`` for n slots."""
+        u = draws(streams, "filter", n, 1)[:, 0]
+        third = np.float32(self.chance / 3)
+        choice = np.select([u < third, u < 2 * third, u < np.float32(self.chance)],
+                           [EMBOSS, GAUSSIAN_BLUR, MEAN_BLUR], NONE).astype(np.int8)
+        params = {"filter": choice}
+        for axis in ("x", "y"):
+            w = draws(streams, f"emboss_{axis}", n, 2)
+            signed = between(w[:, 0], *self.emboss_strength) * np.where(w[:, 1] < 0.5, np.float32(-1), np.float32(1))
+            params[f"emboss_{axis}"] = np.where(choice == EMBOSS, signed, np.float32(0)).astype(np.float32)
+        return params
+
+    def apply(self, image: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+        """`image` (HWC float32) with this slot's filter applied."""
+        choice = int(params["filter"])
+        if choice == EMBOSS:
+            return emboss(image, float(params["emboss_x"]), float(params["emboss_y"]))
+        if choice == GAUSSIAN_BLUR:
+            return gaussian_blur(image, self.gaussian_blur_sigma)
+        if choice == MEAN_BLUR:
+            return mean_blur(image, self.avg_blur)
+        return image
+
+
+def emboss(image: np.ndarray, weight_x: float, weight_y: float) -> np.ndarray:
+    """``image + weight_x * sobel_x(image) + weight_y * sobel_y(image)``."""
+    sobel_x = correlate(correlate(image, _SMOOTH, axis=0), _DIFFERENCE, axis=1)
+    sobel_y = correlate(correlate(image, _DIFFERENCE, axis=0), _SMOOTH, axis=1)
+    return image + np.float32(weight_x) * sobel_x + np.float32(weight_y) * sobel_y
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """The normalised 1-D Gaussian of `sigma` pixels over 2*ceil(2.5*sigma)+1 taps, float32."""
+    radius = math.ceil(2.5 * sigma)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return (taps / taps.sum()).astype(np.float32)
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """`image` blurred by a separable Gaussian of `sigma` pixels."""
+    kernel = gaussian_kernel(sigma)
+    return correlate(correlate(image, kernel, axis=0), kernel, axis=1)
+
+
+def mean_blur(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` averaged over a (height, width) box around each pixel."""
+    rows = np.full(size[0], 1 / size[0], dtype=np.float32)
+    cols = np.full(size[1], 1 / size[1], dtype=np.float32)
+    return correlate(correlate(image, rows, axis=0), cols, axis=1)
+
+
+def correlate(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    """1-D correlation of `image` with `kernel` along `axis` (centred; even kernels lean left), reflected borders."""
+    before = (len(kernel) - 1) // 2
+    after = len(kernel) - 1 - before
+    widths = [(0, 0)] * image.ndim
+    widths[axis] = (before, after)
+    padded = np.pad(image, widths, mode="reflect")
+    length = image.shape[axis]
+    window = [slice(None)] * image.ndim
+    out = None
+    for tap, weight in enumerate(kernel):
+        if weight == 0:
+            continue
+        window[axis] = slice(tap, tap + length)
+        term = np.float32(weight) * padded[tuple(window)]
+        out = term if out is None else out + term
+    return out if out is not None else np.zeros_like(image)

@@ -1,0 +1,137 @@
+"""`RandomTransformer`: flips, rotation, scale, shear and translation as ONE affine resample.
+
+Composing everything into a single output-to-input matrix and resampling once avoids the blur of
+repeated interpolation. The resample is Pillow's affine transform on float ("F") planes: it maps
+each output pixel centre through the matrix in double precision, so it is bit-identical in every
+process, and quarter turns and flips are exact pixel permutations. Labels use the same matrix
+with nearest interpolation, so masks stay aligned with their image.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..rng import ParamStreams
+from . import between, check_chance, check_range, draws, gated
+
+INTERPOLATIONS = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+}
+
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+class RandomTransformer:
+    """Random affine geometry with the reference's defaults; every decision has its own stream.
+
+    Plan parameters: ``flip_lr``/``flip_ud`` (each with probability chance/2, as in the reference),
+    ``rotate_deg`` (counter-clockwise as displayed, U(rotate) with `rotate_chance`, else 0),
+    ``scale_x``/``scale_y`` (1 + U(+-scale), else 1), ``shear_x``/``shear_y`` (U(+-shear), else 0)
+    and ``translate_x``/``translate_y`` (fractions of the width/height, positive moves the content
+    right/down; U(+-translate_*), else 0). Scale, shear and translate each happen with `chance`.
+    """
+
+    def __init__(self, chance: float = 0.5, flip_up_down: bool = True, flip_left_right: bool = True,
+                 scale: float = 0.2, rotate_chance: float = 0.5, rotate: float | Sequence[float] = 90,
+                 translate_horizontal: float = 0.1, translate_vertical: float = 0.1, shear: float = 0.04,
+                 interpolation: str = "bilinear"):
+        name = type(self).__name__
+        self.chance = check_chance(name, "chance", chance)
+        self.rotate_chance = check_chance(name, "rotate_chance", rotate_chance)
+        self.flip_up_down, self.flip_left_right = bool(flip_up_down), bool(flip_left_right)
+        self.rotate = check_range(name, "rotate", rotate)
+        self.scale = check_range(name, "scale", scale)[1]
+        if self.scale >= 1:
+            raise ValueError(f"{name}: scale must be in [0, 1) (a relative change), got {scale!r}")
+        self.shear = check_range(name, "shear", shear)[1]
+        if self.shear >= 1:
+            raise ValueError(f"{name}: shear must be in [0, 1), got {shear!r}")
+        self.translate_horizontal = check_range(name, "translate_horizontal", translate_horizontal)[1]
+        self.translate_vertical = check_range(name, "translate_vertical", translate_vertical)[1]
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"{name}: interpolation must be one of {list(INTERPOLATIONS)}, got {interpolation!r}")
+        self.interpolation = interpolation
+
+    def sample_params(self, streams: ParamStreams, n: int) -> dict[str, np.ndarray]:
+        """The geometry parameters of n slots (see the class docstring)."""
+        half = np.float32(self.chance / 2)
+        params = {
+            "flip_lr": (draws(streams, "flip_lr", n, 1)[:, 0] < half) & self.flip_left_right,
+            "flip_ud": (draws(streams, "flip_ud", n, 1)[:, 0] < half) & self.flip_up_down,
+        }
+        u = draws(streams, "rotate_deg", n, 2)
+        params["rotate_deg"] = gated(u[:, 0] < np.float32(self.rotate_chance), between(u[:, 1], *self.rotate), 0)
+        chance = np.float32(self.chance)
+        for name, low, high, off in (("scale", 1 - self.scale, 1 + self.scale, 1),
+                                     ("shear", -self.shear, self.shear, 0)):
+            u = draws(streams, name, n, 3)
+            params[f"{name}_x"] = gated(u[:, 0] < chance, between(u[:, 1], low, high), off)
+            params[f"{name}_y"] = gated(u[:, 0] < chance, between(u[:, 2], low, high), off)
+        u = draws(streams, "translate", n, 3)
+        params["translate_x"] = gated(u[:, 0] < chance, between(u[:, 1], -self.translate_horizontal,
+                                                                 self.translate_horizontal), 0)
+        params["translate_y"] = gated(u[:, 0] < chance, between(u[:, 2], -self.translate_vertical,
+                                                                 self.translate_vertical), 0)
+        return params
+
+    def apply(self, image: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+        """`image` (HWC) resampled with this slot's geometry and the configured interpolation."""
+        return warp_affine(image, affine_matrix(params, image.shape[:2]), self.interpolation)
+
+    def apply_label(self, label: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+        """`label` (HWC) with the same geometry, nearest interpolation."""
+        return warp_affine(label, affine_matrix(params, label.shape[:2]), "nearest")
+
+
+def affine_matrix(params: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    """The 2x3 output-to-input matrix of one slot's geometry for an image of `shape` (height, width).
+
+    Coordinates are continuous pixel positions (pixel (i, j) covers [j, j+1) x [i, i+1)). The
+    forward map, about the image centre, is flip, then scale, then shear, then rotate, then
+    translate; this returns its inverse, which is what resampling needs.
+    """
+    height, width = shape
+    flip_x = -1.0 if params.get("flip_lr", False) else 1.0
+    flip_y = -1.0 if params.get("flip_ud", False) else 1.0
+    cos, sin = _cos_sin(float(params.get("rotate_deg", 0.0)))
+    shear_x, shear_y = float(params.get("shear_x", 0.0)), float(params.get("shear_y", 0.0))
+    scale_x, scale_y = float(params.get("scale_x", 1.0)), float(params.get("scale_y", 1.0))
+    rotate = np.array([[cos, sin], [-sin, cos]])  # y points down, so this turns counter-clockwise on screen
+    shear = np.array([[1.0, shear_x], [shear_y, 1.0]])
+    forward = rotate @ shear @ np.diag([scale_x * flip_x, scale_y * flip_y])
+    (a, b), (c, d) = forward
+    determinant = a * d - b * c
+    inverse = np.array([[d, -b], [-c, a]]) / determinant
+    centre = np.array([width / 2, height / 2])
+    shift = np.array([float(params.get("translate_x", 0.0)) * width, float(params.get("translate_y", 0.0)) * height])
+    return np.hstack([inverse, (centre - inverse @ (centre + shift))[:, None]])
+
+
+def warp_affine(image: np.ndarray, matrix: np.ndarray, interpolation: str = "bilinear") -> np.ndarray:
+    """`image` (HW or HWC) resampled through the output-to-input `matrix`; outside pixels are 0."""
+    if np.array_equal(matrix, _IDENTITY):
+        return image
+    height, width = image.shape[:2]
+    data = tuple(float(v) for v in matrix.reshape(6))
+    resample = INTERPOLATIONS[interpolation]
+    planes = image[..., None] if image.ndim == 2 else image
+    warped = [np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=np.float32)).transform(
+        (width, height), Image.Transform.AFFINE, data, resample=resample, fillcolor=0.0))
+        for c in range(planes.shape[2])]
+    out = np.stack(warped, axis=-1)
+    return out[..., 0] if image.ndim == 2 else out
+
+
+def _cos_sin(degrees: float) -> tuple[float, float]:
+    """cos and sin of `degrees`, exact for quarter turns so those stay pixel permutations."""
+    quarter = degrees / 90.0
+    if quarter == round(quarter):
+        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[int(round(quarter)) % 4]
+    radians = math.radians(degrees)
+    return math.cos(radians), math.sin(radians)
