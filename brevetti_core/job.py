@@ -265,6 +265,12 @@ class Job(BaseModel):
         return RemoteMonitor(self.artifact_path("progress.jsonl"), url, io=self.io, secret=self._secret())
 
     # -- internals -------------------------------------------------------------------------------
+    def __repr_args__(self):
+        # URLs in the definition may carry the api key (as platform URLs do).
+        secret = self._secret()
+        for name, value in super().__repr_args__():
+            yield name, masked(value, secret) if isinstance(value, str) else value
+
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
 
