@@ -1,0 +1,80 @@
+"""`brevetti job create|show|list` and `brevetti demo`, run as a user would, in a subprocess."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def brevetti(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "brevetti_core", *args], capture_output=True, text=True,
+                          env=env or os.environ.copy(), timeout=120)
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    return folder
+
+
+def test_create_prints_the_id_of_a_new_definition(data_root, images):
+    done = brevetti("job", "create", "--name", "vials", "--dataset", str(images), "--settings", '{"epochs": 3}')
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    definition = json.loads((data_root / job_id / "info.json").read_text())
+    assert definition["id"] == job_id and definition["name"] == "vials"
+    assert definition["settings"] == {"epochs": 3}
+    assert [(d["name"], d["bucket"]) for d in definition["datasets"]] == [("images", str(images))]
+
+
+def test_show_prints_definition_status_and_artifacts(data_root, images):
+    job_id = brevetti("job", "create", "--name", "shown", "--dataset", str(images)).stdout.strip()
+    done = brevetti("job", "show", job_id)
+    assert done.returncode == 0, done.stderr
+    assert f'"id": "{job_id}"' in done.stdout and "status: not started" in done.stdout
+    assert "artifacts (0 files" in done.stdout
+
+
+def test_list_shows_every_job(data_root, images):
+    ids = [brevetti("job", "create", "--name", name).stdout.strip() for name in ("b-job", "a-job")]
+    done = brevetti("job", "list")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [ids[1], ids[0]]
+    assert lines[0].endswith("a-job") and " new " in lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["job", "create", "--name", "x", "--settings", "{epochs: 3}"], "--settings is not valid JSON"),
+    (["job", "create", "--name", "x", "--settings", "[1]"], "--settings must be a JSON object, got list"),
+    (["job", "create", "--name", "x", "--dataset", "/no/such/folder"], "no folder or bucket at /no/such/folder"),
+    (["job", "show", "missing"], "no job definition at"),
+    (["demo", "--repeats", "many"], "setting 'repeats' expects an integer, got 'many' (from --repeats)"),
+    (["demo", "--repeat", "2"], "unknown setting 'repeat' (from --repeat); did you mean 'repeats'?"),
+])
+def test_bad_input_exits_2_with_a_message_and_no_traceback(data_root, args, message):
+    done = brevetti(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_demo_runs_a_local_job_and_lists_its_artifacts(data_root):
+    done = brevetti("demo", "--repeats", "2", "--message", "hi")
+    assert done.returncode == 0, done.stderr
+    [job_id] = [p.name for p in data_root.iterdir()]
+    assert f"job {job_id}" in done.stdout
+    listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
+    assert listed == ["demo/message.txt", "output.json", "progress.jsonl", "status.json"]
+    assert (data_root / job_id / "artifacts" / "demo" / "message.txt").read_text() == "hi\nhi\n"
+    output = json.loads((data_root / job_id / "artifacts" / "output.json").read_text())
+    assert output["output"] == {"lines_written": 2}
+
+
+def test_job_commands_work_on_an_s3_root(s3_bucket, monkeypatch):
+    monkeypatch.setenv("BREVETTI_DATA_BUCKET", s3_bucket)
+    job_id = brevetti("job", "create", "--name", "remote").stdout.strip()
+    assert brevetti("job", "list").stdout.split()[0] == job_id
+    assert f'"name": "remote"' in brevetti("job", "show", job_id).stdout
