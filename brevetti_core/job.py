@@ -103,7 +103,8 @@ class Job(BaseModel):
         ``--api_key`` and ``--info_file`` in argv (default ``sys.argv[1:]``). The definition is
         `job_config`, else `info_file`, else ``<data root>/<job_id>/info.json``; with no job id at all
         a new local job is created (its info.json written under the data root). Other keywords
-        override fields of the definition (``name=``, ``datasets=``, ``settings=``...).
+        override fields of the definition (``name=``, ``datasets=``, ``settings=``...); a new local job's
+        info.json records them (argv overrides are per run and are recorded in output.json only).
         `temp_dir` is a folder of yours to use as the temp folder (kept after the job).
         """
         job_args, overrides = parse_argv(_script_argv() if argv is None else argv)
@@ -130,8 +131,11 @@ class Job(BaseModel):
         if not (isinstance(settings_cls, type) and issubclass(settings_cls, JobSettings)):
             raise TypeError(f"{cls.__name__}.settings must be annotated with a JobSettings subclass, got {settings_cls!r}")
         layers = [(definition.get("settings"), source)]
-        if "settings" in kw:
-            layers.append((kw.pop("settings"), f"{cls.__name__}.init(settings=...)"))
+        given_settings = kw.pop("settings", None)
+        if isinstance(given_settings, BaseModel):
+            given_settings = given_settings.model_dump()
+        if given_settings is not None:
+            layers.append((given_settings, f"{cls.__name__}.init(settings=...)"))
         definition.update(kw)
         definition["settings"] = load_settings(settings_cls, layers, overrides)
         if api_key:
@@ -140,8 +144,9 @@ class Job(BaseModel):
         job._job_dir = jobstore.job_dir(job.id, root)
         job._temp_dir_given = os.fspath(temp_dir) if temp_dir is not None else None
         if new_job:
-            record = {k: v for k, v in definition.items() if k not in ("settings", "api_key")}
-            jobstore.write_definition({**record, "settings": {}}, root)
+            given = set(definition) - {"settings", "api_key"}
+            settings_record = json_value(given_settings or {})
+            jobstore.write_definition({**job.model_dump(mode="json", include=given), "settings": settings_record}, root)
             log.info("Created local job %s at %s", job.id, job.job_dir)
         log.info("%s %s initialized", cls.__name__, job.id)
         return job
@@ -212,6 +217,8 @@ class Job(BaseModel):
         if self._completed:
             raise RuntimeError(f"job {self.id} is already completed")
         if package_path is not None:
+            if not isinstance(package_path, (str, os.PathLike)):
+                raise TypeError(f"the model package must be a path (what run() returns is recorded as one), got {package_path!r}")
             self.model_path = self._relative_to_job_dir(os.fspath(package_path))
         self.upload_job_output()
         self._remove_temp_dir()

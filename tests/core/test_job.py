@@ -273,3 +273,14 @@ def test_run_returning_a_package_path_completes_with_it(data_root):
     job = Packaging.init(argv=[])
     job.start()
     assert job.model_path == "artifacts/model.bin"
+
+
+def test_run_returning_something_other_than_a_path_fails_clearly(data_root):
+    class Returning(Job):
+        def run(self):
+            return {"accuracy": 1.0}
+
+    job = Returning.init(argv=[])
+    with pytest.raises(TypeError, match="the model package must be a path"):
+        job.start()
+    assert read_json(os.path.join(artifacts(job), "status.json"))["status"] == "failed"

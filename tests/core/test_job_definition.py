@@ -38,6 +38,20 @@ def test_init_without_a_job_id_creates_a_local_job_definition(data_root):
     assert job.settings == MySettings()
 
 
+def test_fresh_local_job_records_the_definition_fields_it_was_given(data_root, tmp_path):
+    dataset = Dataset(name="vials", bucket=str(tmp_path))
+    job = MyJob.init(argv=[], name="named", datasets=[dataset], settings={"my_custom_int_setting": 5})
+    definition = json.loads((data_root / job.id / "info.json").read_text())
+    assert definition == {"id": job.id, "name": "named", "datasets": [dataset.model_dump()],
+                          "settings": {"my_custom_int_setting": 5}}
+    assert job.settings.my_custom_int_setting == 5
+
+
+def test_settings_object_can_be_given_to_init(data_root):
+    job = MyJob.init(argv=["--optimizer.lr", "0.5"], settings=MySettings(my_custom_int_setting=6))
+    assert job.settings == MySettings(my_custom_int_setting=6, optimizer=Optimizer(lr=0.5))
+
+
 def test_data_root_defaults_to_the_xdg_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("BREVETTI_DATA_BUCKET", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
