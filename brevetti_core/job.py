@@ -161,7 +161,10 @@ class Job(BaseModel):
                 where = ".".join(str(p) for p in e["loc"])
                 if e["type"] == "extra_forbidden":
                     close = difflib.get_close_matches(where, list(cls.model_fields), n=2)
-                    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known fields: {', '.join(cls.model_fields)}"
+                    if close:
+                        hint = f"; did you mean {' or '.join(map(repr, close))}?"
+                    else:
+                        hint = f"; known fields: {', '.join(cls.model_fields)}"
                     problems.append(f"unknown field '{where}'{hint}")
                 else:
                     problems.append(f"field '{where}': {e['msg']}")
@@ -218,7 +221,9 @@ class Job(BaseModel):
             raise RuntimeError(f"job {self.id} is already completed")
         if package_path is not None:
             if not isinstance(package_path, (str, os.PathLike)):
-                raise TypeError(f"the model package must be a path (what run() returns is recorded as one), got {package_path!r}")
+                raise TypeError(
+                    f"the model package must be a path (what run() returns is recorded as one), got {package_path!r}"
+                )
             self.model_path = self._relative_to_job_dir(os.fspath(package_path))
         self.upload_job_output()
         self._remove_temp_dir()
@@ -283,7 +288,9 @@ class Job(BaseModel):
 
     def _require_started(self, what: str) -> None:
         if not self._started:
-            raise JobNotStartedError(f"{what}() needs a started job: call job.start() first (it sets up storage and calls run())")
+            raise JobNotStartedError(
+                f"{what}() needs a started job: call job.start() first (it sets up storage and calls run())"
+            )
 
     def _make_temp_dir(self) -> None:
         if self._temp_dir is not None:

@@ -35,7 +35,10 @@ def data_root() -> str:
 def check_job_id(job_id: str) -> str:
     """`job_id` itself when it can name a folder under the data root; ValueError otherwise."""
     if not isinstance(job_id, str) or not job_id or job_id in (".", "..") or any(c in job_id for c in "/\\"):
-        raise ValueError(f"invalid job id {job_id!r}: it names a folder under the data root, so it cannot be empty or contain '/', '\\' or be '..'")
+        raise ValueError(
+            f"invalid job id {job_id!r}: it names a folder under the data root, "
+            "so it cannot be empty, '..', or contain '/' or '\\'"
+        )
     return job_id
 
 

@@ -210,7 +210,8 @@ def _read_text(annotation: Any, override: Override) -> Any:
     if tp is bool:
         if text.lower() not in _BOOLEANS:
             raise SettingsError(
-                f"setting '{override.path}' expects a boolean (true/false/1/0/yes/no), got {text!r} (from {override.flag})"
+                f"setting '{override.path}' expects a boolean (true/false/1/0/yes/no), "
+                f"got {text!r} (from {override.flag})"
             )
         return _BOOLEANS[text.lower()]
     if tp in _JSON_CONTAINERS or get_origin(tp) in _JSON_CONTAINERS or _fields(tp) is not None:
@@ -218,7 +219,8 @@ def _read_text(annotation: Any, override: Override) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as error:
             raise SettingsError(
-                f"setting '{override.path}' expects JSON, got {text!r} (from {override.flag}): {error.msg} at column {error.colno}"
+                f"setting '{override.path}' expects JSON, got {text!r} (from {override.flag}): "
+                f"{error.msg} at column {error.colno}"
             ) from None
     if tp is Any or get_origin(tp) in (Union, types.UnionType):
         try:
