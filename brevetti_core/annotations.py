@@ -14,7 +14,7 @@ import os
 import pandas as pd
 
 from .io_tools import IoTools, io_tools
-from .samples import content_etags, dataset_root, list_files
+from .samples import content_etags, dataset_root, list_files, split_folder
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def annotation_files(files: pd.DataFrame, io: IoTools = io_tools) -> pd.DataFram
     prefix = ANNOTATION_FOLDER + "/"
     found = files[files["relpath"].str.startswith(prefix) & files["relpath"].str.endswith(".json")]
     inner = found["relpath"].str.slice(len(prefix))
-    image_relpath = inner.str.rpartition("/")[0]
+    image_relpath = split_folder(inner)[0]
     found, image_relpath = found[image_relpath != ""], image_relpath[image_relpath != ""]
     etags = content_etags(found["path"], found["listing_etag"], io) if len(found) else found["path"]
     return pd.DataFrame({

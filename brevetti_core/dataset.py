@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,13 @@ from .io_tools import IoTools, io_tools
 from .samples import IMAGE_FILTER, SAMPLE_COLUMNS, ClassMapping, dataset_root, empty_sample_table, image_samples, list_files
 
 log = logging.getLogger(__name__)
+
+
+class Scan(NamedTuple):
+    """What listing a dataset found: the sample table and the files skipped as non-images."""
+
+    samples: pd.DataFrame
+    skipped: pd.DataFrame
 
 
 class Dataset(BaseModel):
@@ -48,6 +56,11 @@ class Dataset(BaseModel):
         (unannotated images kept, columns "") or a dict of `merge_annotations` options such as
         `{"how": "inner"}`. Raises FileNotFoundError if the folder or bucket does not exist.
         """
+        return self.scan(sample_filter, class_mapping, classes, annotations, io).samples
+
+    def scan(self, sample_filter: str | Iterable[str] = IMAGE_FILTER, class_mapping: ClassMapping | None = None,
+             classes: Iterable[str] | None = None, annotations: bool | dict = False, io: IoTools = io_tools) -> Scan:
+        """The sample table (as `get_image_samples`) and the non-image files skipped (columns `path`, `relpath`)."""
         log.info("Getting image samples from dataset '%s' [%s]", self.name, self.bucket)
         root = dataset_root(self.bucket)
         files = list_files(root, io)
@@ -65,7 +78,7 @@ class Dataset(BaseModel):
             options = {} if annotations is True else dict(annotations)
             table = merge_annotations(table, annotation_files(files, io), root, **options)
         log.info("Contents: %s", category_counts(table))
-        return table
+        return Scan(table, skipped[["path", "relpath"]])
 
 
 def category_counts(samples: pd.DataFrame) -> dict[tuple[str, ...], int]:
@@ -77,7 +90,8 @@ def get_image_samples(datasets: Sequence[Dataset], *args, io: IoTools = io_tools
     """The sample tables of several datasets (listed in parallel), concatenated in the given order."""
     datasets = list(datasets)
     if not datasets:
-        raise ValueError("get_image_samples needs at least one dataset")
+        log.warning("get_image_samples: no datasets given")
+        return empty_sample_table()
     with ThreadPoolExecutor(max_workers=min(8, len(datasets))) as pool:
         tables = list(pool.map(lambda ds: ds.get_image_samples(*args, io=io, **kwargs), datasets))
     merged = pd.concat(tables, ignore_index=True)

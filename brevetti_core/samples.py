@@ -73,6 +73,12 @@ def list_files(root: str, io: IoTools = io_tools) -> pd.DataFrame:
     return pd.DataFrame({"path": paths, "relpath": relpaths, "listing_etag": pd.Series(etags, dtype=object)})
 
 
+def split_folder(relpaths: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """('/'-separated folder, '' at the root; file name) of each relative path, also for an empty series."""
+    parts = relpaths.str.extract(r"^(?:(?P<folder>.*)/)?(?P<name>[^/]*)$", expand=True)
+    return parts["folder"].fillna(""), parts["name"]
+
+
 def hidden(relpaths: pd.Series) -> pd.Series:
     """True where a path part (file or folder) starts with '.'."""
     return relpaths.str.contains(r"(?:^|/)\.", regex=True)
@@ -82,7 +88,7 @@ def image_mask(relpaths: pd.Series, sample_filter: str | Iterable[str] = IMAGE_F
     """True where the file name matches `sample_filter` (a regex, or several joined by '|'), any case."""
     if not isinstance(sample_filter, str):
         sample_filter = "|".join(f"(?:{pattern})" for pattern in sample_filter)
-    names = relpaths.str.rpartition("/")[2]
+    names = split_folder(relpaths)[1]
     # str.count rather than str.contains: a user's pattern may have groups, which contains() warns about.
     return names.str.count(sample_filter, flags=re.IGNORECASE) > 0
 
@@ -129,7 +135,7 @@ def _as_category(key: str, value) -> tuple[str, ...]:
 def categorise(relpaths: pd.Series, class_mapping: ClassMapping | None = None,
                classes: Iterable[str] | None = None) -> tuple[pd.Series, pd.Series]:
     """`category` (tuples) and `folder` (leaf folder name) per file; rows left empty by `classes` get None."""
-    folders = relpaths.str.rpartition("/")[0]
+    folders = split_folder(relpaths)[0]
     codes, unique_folders = pd.factorize(folders)
     keep = None if classes is None else set(classes)
     categories = np.empty(len(unique_folders), dtype=object)
@@ -138,7 +144,7 @@ def categorise(relpaths: pd.Series, class_mapping: ClassMapping | None = None,
         if keep is not None:
             category = tuple(c for c in category if c in keep) or None
         categories[i] = category
-    leaves = pd.Series(unique_folders, dtype="str").str.rpartition("/")[2].replace("", DATASET_ROOT)
+    leaves = split_folder(pd.Series(unique_folders, dtype="str"))[1].replace("", DATASET_ROOT)
     return (pd.Series(categories[codes], index=relpaths.index, dtype=object),
             pd.Series(leaves.to_numpy()[codes], index=relpaths.index, dtype="str"))
 
@@ -196,12 +202,14 @@ def image_samples(root: str, files: pd.DataFrame, *, sample_filter: str | Iterab
 
 def unreadable_images(paths: Sequence[str], io: IoTools = io_tools) -> pd.DataFrame:
     """The files among `paths` that cannot be decoded as images, with the reason (columns `path`, `error`)."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     def problem(path: str) -> str | None:
         try:
             with Image.open(_io.BytesIO(io.read_file(path))) as image:
                 image.load()
+        except UnidentifiedImageError:
+            return "not a recognised image format"
         except Exception as error:  # noqa: BLE001 - any decoding failure is the answer we report
             return f"{type(error).__name__}: {error}"
         return None
