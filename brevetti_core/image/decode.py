@@ -67,7 +67,7 @@ def to_array(image: Image.Image, color_mode: str = "rgb", path: str = "<bytes>",
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise ImageDecodeError(path, f"{type(error).__name__}: {error}") from error
     if color_mode == "bayer":
-        return bayer_demosaic(array[..., 0])
+        return bayer_demosaic(array if array.ndim == 2 else array[..., 0])
     return _to_channels(array, channels)
 
 

@@ -7,6 +7,7 @@ half-pixel convention (pixel i covers [i, i+1)), the one tf.image.resize and Pil
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,8 +101,8 @@ def resize(image: np.ndarray, size: tuple[int, int], method: str = "bilinear", a
     """`image` (HW or HWC) resized to `size` (height, width) as float32.
 
     `antialias` widens the bilinear/bicubic filter when shrinking (as tf.image.resize does); without
-    it those methods sample the 2/16 nearest pixels. "area" averages the covered input area and
-    "nearest" takes the pixel under each output pixel's centre.
+    it those methods sample the 2/16 nearest pixels. "area" averages the input area each output
+    pixel covers (as tf's AREA) and "nearest" takes the pixel under each output pixel's centre.
     """
     h, w = size
     if image.shape[:2] == (h, w):
@@ -110,6 +111,8 @@ def resize(image: np.ndarray, size: tuple[int, int], method: str = "bilinear", a
         rows = _nearest_indices(image.shape[0], h)
         cols = _nearest_indices(image.shape[1], w)
         return image[rows[:, None], cols[None, :]].astype(np.float32, copy=False)
+    if method == "area":
+        return _area_resize(_area_resize(image.astype(np.float32, copy=False), h, axis=0), w, axis=1)
     if image.ndim == 2:
         return np.array(_resize_plane(image, size, method, antialias))
     return np.stack([_resize_plane(image[..., c], size, method, antialias) for c in range(image.shape[2])], axis=-1)
@@ -203,12 +206,30 @@ def _nearest_indices(size_in: int, size_out: int) -> np.ndarray:
     return np.minimum(centres.astype(np.int64), size_in - 1)
 
 
+def _area_resize(image: np.ndarray, size_out: int, axis: int) -> np.ndarray:
+    """Each output pixel the mean of the input it covers, partly covered pixels weighted by their share."""
+    size_in = image.shape[axis]
+    if size_in == size_out:
+        return image
+    scale = size_in / size_out
+    starts = np.arange(size_out) * scale
+    indices = np.floor(starts).astype(np.int64)[:, None] + np.arange(math.ceil(scale) + 1)[None, :]
+    overlap = np.minimum(starts[:, None] + scale, indices + 1) - np.maximum(starts[:, None], indices)
+    weights = (np.clip(overlap, 0, None) / scale).astype(np.float32)
+    indices = np.minimum(indices, size_in - 1)
+    shape = [1] * image.ndim
+    shape[axis] = size_out
+    out = None
+    for tap in range(indices.shape[1]):
+        term = weights[:, tap].reshape(shape) * np.take(image, indices[:, tap], axis=axis)
+        out = term if out is None else out + term
+    return out
+
+
 def _resize_plane(plane: np.ndarray, size: tuple[int, int], method: str, antialias: bool) -> np.ndarray:
     h, w = size
     image = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32))
-    if method == "area":
-        result = image.resize((w, h), Image.Resampling.BOX)
-    elif antialias:
+    if antialias:
         result = image.resize((w, h), _PIL_FILTERS[method])
     else:
         # An affine map samples exactly at output pixel centres with the plain 2x2 / 4x4 kernel.

@@ -1,0 +1,120 @@
+"""ImagePipeline on real files: local and S3, geometry, rescale, shapes and bad input."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from brevetti_core.image.decode import ImageDecodeError
+from brevetti_core.image.geometry import resize
+from brevetti_core.image.pipeline import ImagePipeline
+
+
+def write_image(path, array, **options):
+    Image.fromarray(array).save(path, **options)
+    return str(path)
+
+
+@pytest.fixture
+def gradient_png(tmp_path):
+    y, x = np.mgrid[0:40, 0:60]
+    rgb = np.stack([x * 4, y * 6, (x + y) * 2], axis=-1).astype(np.uint8)
+    return write_image(tmp_path / "gradient.png", rgb), rgb.astype(np.float32)
+
+
+def test_without_settings_the_output_is_the_decoded_file_as_float32(gradient_png):
+    path, pixels = gradient_png
+    sample = ImagePipeline()({"path": path}, {})
+    assert sample["img"].dtype == np.float32
+    np.testing.assert_array_equal(sample["img"], pixels)
+
+
+def test_the_file_shape_is_recorded_before_rois_and_resize(gradient_png):
+    path, _ = gradient_png
+    sample = ImagePipeline(target_size=(10, 10), rois=((5, 5), (25, 15)))({"path": path}, {})
+    np.testing.assert_array_equal(sample["_image_file_shape"], [40, 60, 3])
+    assert sample["img"].shape == (10, 10, 3)
+
+
+def test_target_size_resizes_with_the_chosen_method_then_rescales(gradient_png):
+    path, pixels = gradient_png
+    pipeline = ImagePipeline(target_size=(20, 30), resize_method="bicubic", rescale="unit")
+    out = pipeline({"path": path}, {})["img"]
+    np.testing.assert_array_equal(out, resize(pixels, (20, 30), "bicubic") * np.float32(1 / 255))
+
+
+def test_rois_are_cut_from_the_file_and_stacked_vertically(gradient_png):
+    path, pixels = gradient_png
+    pipeline = ImagePipeline(rois=[((0, 0), (10, 5)), ((50, 30), (60, 40))])
+    out = pipeline({"path": path}, {})["img"]
+    np.testing.assert_array_equal(out, np.concatenate([pixels[0:5, 0:10], pixels[30:40, 50:60]]))
+    assert pipeline.output_shape == (15, 10, 3)
+
+
+def test_keep_aspect_ratio_and_center_padding_place_the_image_in_the_middle(gradient_png):
+    path, _ = gradient_png
+    out = ImagePipeline(target_size=(30, 30), keep_aspect_ratio=True, center_padding=True,
+                        resize_method="nearest")({"path": path}, {})["img"]
+    assert out.shape == (30, 30, 3)
+    rows_with_content = np.flatnonzero(out.any(axis=(1, 2)))
+    assert (rows_with_content.min(), rows_with_content.max()) == (5, 24)  # 20 rows of image, 5 of padding each side
+
+
+def test_output_shape_is_static_where_the_settings_fix_it():
+    assert ImagePipeline(target_size=(224, 224)).output_shape == (224, 224, 3)
+    assert ImagePipeline(color_mode="greyscale").output_shape == (None, None, 1)
+
+
+def test_large_jpeg_antialiased_downscale_stays_close_to_a_full_decode(tmp_path):
+    y, x = np.mgrid[0:512, 0:512]
+    smooth = np.stack([x // 2, y // 2, (x + y) // 4], axis=-1).astype(np.uint8)
+    path = write_image(tmp_path / "big.jpg", smooth, quality=95)
+    out = ImagePipeline(target_size=(100, 100), antialias=True)({"path": path}, {})["img"]
+    full = resize(np.asarray(Image.open(path).convert("RGB"), np.float32), (100, 100), "bilinear", antialias=True)
+    assert out.shape == (100, 100, 3)
+    assert np.abs(out - full).mean() < 1.0
+
+
+def test_images_are_read_from_s3(s3_bucket, s3_client, gradient_png):
+    path, pixels = gradient_png
+    bucket = s3_bucket.removeprefix("s3://")
+    with open(path, "rb") as f:
+        s3_client.put_object(Bucket=bucket, Key="folder/gradient.png", Body=f.read())
+    out = ImagePipeline()({"path": f"{s3_bucket}/folder/gradient.png"}, {})["img"]
+    np.testing.assert_array_equal(out, pixels)
+
+
+def test_the_input_sample_is_left_unchanged(gradient_png):
+    path, _ = gradient_png
+    sample = {"path": path, "category": ("a",)}
+    result = ImagePipeline()(sample, {})
+    assert sample == {"path": path, "category": ("a",)}
+    assert result["category"] == ("a",)
+
+
+def test_a_corrupt_file_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(ImageDecodeError, match="broken.png"):
+        ImagePipeline()({"path": str(path)}, {})
+
+
+def test_a_missing_file_is_an_error_naming_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.png"):
+        ImagePipeline()({"path": str(tmp_path / "nothing.png")}, {})
+
+
+def test_a_sample_without_the_path_key_names_the_key():
+    with pytest.raises(KeyError, match="'image_path'"):
+        ImagePipeline(path_key="image_path")({"path": "x.png"}, {})
+
+
+@pytest.mark.parametrize("argument, value, message", [
+    ("resize_method", "lanczos", "resize_method must be one of"),
+    ("color_mode", "cmyk", "color_mode must be one of"),
+    ("rescale", "zscore", "rescale must be None"),
+    ("padding_mode", "EDGE", "padding_mode must be one of"),
+    ("target_size", (224,), "target_size must be"),
+    ("rois", ((0, 0), (0, 0)), "rois must be"),
+])
+def test_bad_settings_fail_at_construction(argument, value, message):
+    with pytest.raises(ValueError, match=message):
+        ImagePipeline(**{argument: value})
