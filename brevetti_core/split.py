@@ -134,13 +134,12 @@ class SampleSplit(BaseModel):
 
         Every other still-unassigned sample gets `remainder` when it is given. Row order and index are kept.
         """
+        keys, strata = self.unique_keys(df), self.strata(df)
         out = df.copy()
         if column not in out.columns:
             out[column] = pd.Series(np.nan, index=out.index, dtype="str")
         if out.empty:
             return out
-        keys = self.unique_keys(out)
-        strata = self.strata(out)
         unit = keys.groupby(list(keys.columns), sort=True, dropna=False).ngroup().to_numpy()
         unit_purpose = _unit_purposes(out[column], unit)
         free = pd.isna(unit_purpose)
@@ -210,10 +209,10 @@ class SampleSplit(BaseModel):
         union of the current items and the items it held that are no longer present.
         """
         log.info("Looking for previous train / development split")
+        keys = self.unique_keys(df)
         out = df.copy()
         if column not in out.columns:
             out[column] = pd.Series(np.nan, index=out.index, dtype="str")
-        keys = self.unique_keys(out)
         key_columns = list(keys.columns)
         previous = pd.DataFrame(columns=[*key_columns, column])
         if io.exists(id_path):
