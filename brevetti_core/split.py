@@ -275,7 +275,7 @@ def read_id_file(path: str | os.PathLike, key_columns: list[str], column: str = 
     except pd.errors.EmptyDataError:
         raise ValueError(f"split id file {path}, line 1: the file is empty; delete it to make a new split") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"split id file {path} is malformed ({error}); fix or delete it to make a new split") from None
+        raise ValueError(f"split id file {path} is malformed ({str(error).strip()}); fix or delete it to make a new split") from None
     missing = [c for c in [*key_columns, column] if c not in table.columns]
     if missing:
         raise ValueError(f"split id file {path}, line 1: header {list(table.columns)} lacks {missing} "
