@@ -27,8 +27,9 @@ import math
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -162,11 +163,12 @@ class DataGenerator:
         self.on_error = on_error
         self.seed = rng.resolve_seed(seed, "DataGenerator")
         self.actions: tuple[Action, ...] = ()
-        self._codes, self._weights, self._group_keys = None, None, [None]
+        self._members = self._counts = self._weights = None
+        self._group_keys: list[Any] = [None]
         if self.sampling_groupby and len(self.samples):
-            self._codes, self._group_keys = _group_codes(self.samples, self.sampling_groupby)
-            counts = np.bincount(self._codes, minlength=len(self._group_keys))
-            self._weights = sampling.group_weights(counts, self.sampling_group_weighing, self._group_keys)
+            codes, self._group_keys = _group_codes(self.samples, self.sampling_groupby)
+            self._members, self._counts = planning.group_members(codes, len(self._group_keys))
+            self._weights = sampling.group_weights(self._counts, self.sampling_group_weighing, self._group_keys)
         self._reset_caches(order=True)
 
     # -- settings and size -------------------------------------------------------------------
@@ -223,11 +225,11 @@ class DataGenerator:
     # -- the plan ------------------------------------------------------------------------------
 
     def _compute_order(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._codes is None:
+        if self._weights is None:
             index = planning.sequential_slots(len(self.samples), self.epoch_samples, self.seed, epoch, self.shuffle)
             return index, np.zeros(len(index), np.int8)
-        return planning.stratified_slots(self._codes, self._weights, self.epoch_samples, self.seed, epoch,
-                                         self.shuffle)
+        return planning.stratified_slots(self._members, self._counts, self._weights, self.epoch_samples, self.seed,
+                                         epoch, self.shuffle)
 
     def _compute_params(self, epoch: int) -> dict[str, np.ndarray]:
         columns = {}
@@ -248,20 +250,31 @@ class DataGenerator:
                              f"got {epoch!r}")
         return int(epoch)
 
-    def plan(self, epoch: int = 0) -> pd.DataFrame:
-        """One row per slot of `epoch`: epoch, batch (global), position, index, group, sample columns, parameters."""
+    def plan(self, epoch: int = 0, sample_columns: Sequence[Any] | None = None) -> pd.DataFrame:
+        """One row per slot of `epoch`: epoch, batch (global), position, index, group, sample columns, parameters.
+
+        `sample_columns` limits the copied table columns (default all): copying them dominates
+        the cost on large tables, and a plan replays from its index plus the table as well.
+        """
         epoch = self._check_epoch(epoch)
-        index, group = self._orders.get(epoch)
-        slot = np.arange(len(index))
-        place = {
-            "epoch": np.full(len(index), epoch, np.int32),
-            "batch": (epoch * len(self) + slot // self.batch_size).astype(np.int64),
-            "position": (slot % self.batch_size).astype(np.int32),
-            "index": index.astype(np.int64, copy=False),
-            "group": group.astype(np.int32),
-        }
-        taken = self.samples.take(index).reset_index(drop=True)
-        columns = {**place, **{column: taken[column] for column in taken.columns}, **self._params.get(epoch)}
+        chosen = list(self.samples.columns) if sample_columns is None else list(sample_columns)
+        missing = [column for column in chosen if column not in self.samples.columns]
+        if missing:
+            raise KeyError(f"sample_columns {missing} are not in the samples; columns: {list(self.samples.columns)}")
+        # Drawing the parameters releases the GIL, so it overlaps the (GIL-bound) take of the sample columns.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            params = pool.submit(self._params.get, epoch)
+            index, group = self._orders.get(epoch)
+            slot = np.arange(len(index))
+            place = {
+                "epoch": np.full(len(index), epoch, np.int32),
+                "batch": epoch * len(self) + slot // self.batch_size,
+                "position": (slot % self.batch_size).astype(np.int32),
+                "index": index.astype(np.int64, copy=False),
+                "group": group.astype(np.int32),
+            }
+            taken = self.samples[chosen].take(index).reset_index(drop=True)
+            columns = {**place, **{column: taken[column] for column in chosen}, **params.result()}
         return pd.DataFrame(columns, copy=False)
 
     def batch_plans(self, start_batch: int = 0, rank: int = 0, world_size: int = 1) -> Iterator[BatchPlan]:
@@ -368,6 +381,9 @@ class StratifiedSampler(BaseModel):
     max_epoch_samples: int = 10**9
     seed: int = -1
 
+    #: The DataGenerator class get() builds; the framework adapters set their flavour.
+    generator_type: ClassVar[type[DataGenerator]] = DataGenerator
+
     @field_validator("groupby", mode="before")
     @classmethod
     def _groupby_list(cls, value: Any) -> Any:
@@ -393,7 +409,7 @@ class StratifiedSampler(BaseModel):
                     "sampling_groupby": self.groupby, "sampling_group_weighing": self.group_weighing, **kwargs}
         if settings["seed"] is not None and settings["seed"] < 0:
             settings["seed"] = None
-        return DataGenerator(samples, shuffle=shuffle, repeat=repeat, **settings)
+        return self.generator_type(samples, shuffle=shuffle, repeat=repeat, **settings)
 
 
 def category_classes(categories: pd.Series) -> list[str]:
@@ -408,18 +424,19 @@ def category_classes(categories: pd.Series) -> list[str]:
 def build_image_data_generator(samples: Any, classes: Sequence[str] | None = None,
                                image: Mapping[str, Any] | Action | None = None,
                                augmentation: Mapping[str, Any] | Action | None = None,
-                               **kwargs: Any) -> DataGenerator:
+                               generator_type: type[DataGenerator] = DataGenerator, **kwargs: Any) -> DataGenerator:
     """DataGenerator → ImagePipeline(**image) → ImageAugmenter(**augmentation) if given → OneHotEncoder(classes).
 
     The default output structure is ("img", "onehot"); `classes` defaults to every label in the
     samples' category tuples except "__UNLABELED__". `image`/`augmentation` may also be instances.
+    `generator_type` is the DataGenerator class to build (the framework adapters pass their flavour).
     """
     from .augment.augmenter import ImageAugmenter
     from .encoding import OneHotEncoder
     from .image.pipeline import ImagePipeline
 
     kwargs.setdefault("output_structure", ("img", "onehot"))
-    generator = DataGenerator(samples, **kwargs)
+    generator = generator_type(samples, **kwargs)
     if classes is None:
         if "category" not in generator.samples.columns:
             raise KeyError(f"build_image_data_generator needs classes or a 'category' column; "

@@ -47,56 +47,106 @@ def sequential_slots(n: int, epoch_samples: int, seed: int, epoch: int, shuffle:
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
-def interleave(weights: np.ndarray, n: int) -> np.ndarray:
-    """The reference's deterministic group selector for n slots: a fixed pattern in proportion to the weights.
+_UNIT = 1 << 33  # the interleave state in fixed point: _UNIT is 1.0
 
-    Slot k picks the group whose cumulative-weight interval holds ``(k+1) * min(w)/2 mod 1``.
-    Groups of weight zero are never picked (the reference could pick group 0 regardless).
-    """
+
+def _interleave_grid(weights: np.ndarray) -> tuple[np.ndarray, int, list[int]]:
+    """(drawable groups, half step, edges between their intervals) of the interleave, in fixed point."""
     drawable = np.flatnonzero(weights > 0)
-    cumulative = np.cumsum(weights[drawable])
-    state = (np.arange(1, n + 1, dtype=np.float64) * (weights[drawable].min() / 2)) % 1.0
-    picked = np.minimum(np.searchsorted(cumulative, state, side="left"), len(drawable) - 1)
-    return drawable[picked]
+    half_step = max(1, round(float(weights[drawable].min()) / 4 * _UNIT))
+    edges = [round(float(edge) * _UNIT) for edge in np.cumsum(weights[drawable])[:-1]]
+    return drawable, half_step, edges
+
+
+def interleave(weights: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Groups of slots start..start+n-1 of the reference's deterministic selector, in proportion to the weights.
+
+    Slot k's state is ``(k + 1/2) * min(w)/2 mod 1`` and picks the group whose cumulative-weight
+    interval holds it, as the reference's ``state += min(w)/2`` did. The state is exact fixed-point
+    arithmetic rather than a running float sum, so it never drifts, never lands on an interval edge
+    (where the reference let rounding decide, and picked group 0 even at weight zero), and the
+    pattern continues across epochs: ``interleave_counts`` counts any prefix without replaying it.
+    """
+    drawable, half_step, edges = _interleave_grid(weights)
+    slots = np.arange(start, start + n, dtype=np.uint64)
+    state = ((slots * np.uint64(2) + np.uint64(1)) * np.uint64(half_step)) & np.uint64(_UNIT - 1)
+    return drawable[np.searchsorted(np.asarray(edges, dtype=np.uint64), state, side="right")]
+
+
+def _floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum(floor((a*i + b) / m) for i in range(n)) for a, b >= 0, in O(log m) steps (exact integers)."""
+    total = 0
+    while n:
+        total += (n - 1) * n // 2 * (a // m) + n * (b // m)
+        a, b = a % m, b % m
+        top = a * n + b
+        if top < m:
+            break
+        n, b, m, a = top // m, top % m, a, m
+    return total
+
+
+def interleave_counts(weights: np.ndarray, stop: int) -> np.ndarray:
+    """How often each group is picked by ``interleave`` in slots 0..stop-1, computed in closed form."""
+    drawable, half_step, edges = _interleave_grid(weights)
+    # With y = (2k+1)h: [y mod U < x] = floor(y/U) - floor((y - x)/U); the second sum is shifted
+    # by +U (and corrected by + stop) because _floor_sum needs a non-negative offset.
+    below = [0] + [_floor_sum(stop, _UNIT, 2 * half_step, half_step)
+                   - _floor_sum(stop, _UNIT, 2 * half_step, half_step - edge + _UNIT) + stop for edge in edges] + [stop]
+    counts = np.zeros(len(weights), np.int64)
+    counts[drawable] = np.diff(below)
+    return counts
 
 
 def draw_groups(weights: np.ndarray, n: int, seed: int, epoch: int) -> np.ndarray:
     """n independent group draws with probabilities `weights`, keyed by (seed, epoch)."""
-    return rng.generator(seed, rng.STREAM_GROUPS, epoch, "groups").choice(len(weights), size=n, p=weights)
+    drawable = np.flatnonzero(weights > 0)
+    edges = np.cumsum(weights[drawable])[:-1]
+    draws = rng.generator(seed, rng.STREAM_GROUPS, epoch, "groups").random(n)
+    if len(edges) > 32:
+        picked = np.searchsorted(edges, draws, side="right")
+    else:  # a few comparison passes beat a binary search per draw; both count the edges <= draw
+        picked = np.zeros(n, np.intp)
+        for edge in edges:
+            picked += draws >= edge
+    return drawable[picked]
 
 
-def occurrence(labels: np.ndarray, n_labels: int) -> np.ndarray:
-    """For each element, how many earlier elements carry the same label (0 for the first)."""
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=n_labels)
-    rank = np.empty(len(labels), np.int64)
-    rank[order] = np.arange(len(labels)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rank
+def group_members(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices sorted by group, input order within each group; member count per group)."""
+    codes = smallest_int(np.asarray(codes))
+    return np.argsort(codes, kind="stable"), np.bincount(codes, minlength=n_groups)
 
 
-def stratified_slots(codes: np.ndarray, weights: np.ndarray, epoch_samples: int, seed: int, epoch: int,
-                     shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(sample index, group) of one epoch's slots when sampling by group.
+def stratified_slots(members: np.ndarray, counts: np.ndarray, weights: np.ndarray, epoch_samples: int, seed: int,
+                     epoch: int, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(sample index, group) of one epoch's slots when sampling by group (`members`, `counts` from group_members).
 
     Shuffled: groups drawn by weight, each group consumed through its own per-epoch permutation.
-    Not shuffled: the fixed interleave, each group consumed in input order and continuing across
-    epochs (the interleave gives every group the same quota each epoch, so the offset is a product).
+    Not shuffled: the fixed interleave continued across epochs, each group consumed in input order
+    from where the previous epochs left it.
+    Groups are cycled when drawn more often than they have members.
     """
-    codes = smallest_int(np.asarray(codes))
-    n_groups = len(weights)
-    counts = np.bincount(codes, minlength=n_groups)
-    if shuffle:
-        shuffled = permutation(len(codes), seed, epoch)
-        members = shuffled[np.argsort(codes[shuffled], kind="stable")]
-        groups = smallest_int(draw_groups(weights, epoch_samples, seed, epoch))
-        rank = occurrence(groups, n_groups)
-    else:
-        members = np.argsort(codes, kind="stable")
-        groups = smallest_int(interleave(weights, epoch_samples))
-        quota = np.bincount(groups, minlength=n_groups)
-        rank = occurrence(groups, n_groups) + epoch * quota[groups]
     starts = np.cumsum(counts) - counts
-    index = members[starts[groups] + rank % counts[groups]]
+    if shuffle:
+        members = members.copy()
+        order = rng.generator(seed, rng.STREAM_ORDER, epoch, "group members")
+        for group in np.flatnonzero(counts > 1):
+            order.shuffle(members[starts[group]:starts[group] + counts[group]])
+        groups = draw_groups(weights, epoch_samples, seed, epoch)
+        consumed = np.zeros(len(counts), np.int64)
+    else:
+        groups = interleave(weights, epoch * epoch_samples, epoch_samples)
+        consumed = interleave_counts(weights, epoch * epoch_samples)
+    groups = smallest_int(groups)
+    quota = np.bincount(groups, minlength=len(counts))
+    slots_by_group = np.argsort(groups, kind="stable")
+    index, done = np.empty(epoch_samples, np.int64), 0
+    for group in np.flatnonzero(quota):
+        own = members[starts[group]:starts[group] + counts[group]]
+        own = np.roll(own, -int(consumed[group]))
+        index[slots_by_group[done:done + quota[group]]] = np.resize(own, quota[group])
+        done += quota[group]
     return index, groups
 
 

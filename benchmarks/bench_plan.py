@@ -1,0 +1,140 @@
+"""plan(epoch) on a large sample table: shuffle + stratified sampling + an augmenter's ~20 parameters.
+
+Target: 10,000,000 rows in <= 3 s and <= 2 GB (peak memory added by the call). The peer, timed in
+the same run, is the floor any planner pays: a numpy permutation, a pandas take of the sample
+columns and 20 float64 uniform columns from numpy's default generator.
+
+    .venv/bin/python benchmarks/bench_plan.py [--quick] [--rows N]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+
+from brevetti_core.actions import Action
+from brevetti_core.generator import DataGenerator
+
+
+class FakeAugmenter(Action):
+    """Stands in for the default ImageAugmenter: 20 parameters (chances, uniforms, a seed, a choice)."""
+
+    plan_prefix = "aug"
+
+    def sample_params(self, streams, n):
+        params = {name: streams.chance(name, n, 0.5) for name in ("flip_lr", "flip_ud", "rotate", "noise")}
+        for name, low, high in (("rotate_deg", -90, 90), ("scale", 0.8, 1.2), ("shear", -0.04, 0.04),
+                                ("translate_x", -0.1, 0.1), ("translate_y", -0.1, 0.1), ("brightness", -0.25, 0.25),
+                                ("contrast", 0.5, 1.25), ("hue", -0.05, 0.05), ("saturation", 0, 2),
+                                ("gaussian_sigma", 0, 0.01), ("blur_sigma", 0, 1), ("emboss_strength", 0, 1),
+                                ("elastic_alpha", 0, 1), ("elastic_sigma", 0, 1)):
+            params[name] = streams.uniform(name, n, low, high)
+        params["noise_seed"] = streams.seeds("noise_seed", n)
+        params["filter"] = streams.generator("filter").integers(0, 4, n, dtype=np.int8)
+        return params
+
+    def __call__(self, sample, params):
+        return sample
+
+
+def augmenter() -> tuple[Action, str]:
+    """The real default ImageAugmenter when it exists, else the stand-in."""
+    try:
+        from brevetti_core.augment.augmenter import ImageAugmenter
+    except ImportError:
+        return FakeAugmenter(), "FakeAugmenter (20 params; ImageAugmenter not available)"
+    return ImageAugmenter(), "ImageAugmenter()"
+
+
+def timed(fn):
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def traced_peak(fn) -> int:
+    """Peak bytes allocated while fn ran (numpy and pandas report their buffers to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def sample_table(rows: int) -> pd.DataFrame:
+    """A table shaped like get_image_samples' output: 9 columns, unique paths/etags/urls, 5 categories."""
+    classes = ["good", "missing_cap", "failed_cap", "unknown", "scratch"]
+    class_of = np.random.default_rng(0).choice(len(classes), rows, p=[0.5, 0.2, 0.2, 0.05, 0.05])
+    categories = np.empty(len(classes), dtype=object)
+    categories[:] = [(name,) for name in classes]
+    numbers = np.arange(rows).astype(str)
+    paths = np.char.add(np.char.add("s3://bucket/cb14b6e3/", np.asarray(classes)[class_of]), np.char.add("/", numbers))
+    return pd.DataFrame({
+        "category": categories[class_of],
+        "folder": pd.Series(np.asarray(classes, dtype=object)[class_of], dtype="str"),
+        "path": pd.Series(paths, dtype="str"),
+        "etag": pd.Series(np.char.zfill(numbers, 32), dtype="str"),
+        "bucket": pd.Series(["s3://bucket/cb14b6e3"] * rows, dtype="str"),
+        "dataset": pd.Series(["NeurIPS vials TRAIN"] * rows, dtype="str"),
+        "dataset_id": pd.Series(["cb14b6e3-b4b9-45bb-955f-47aa6489a192"] * rows, dtype="str"),
+        "reference": pd.Series(["N/A"] * rows, dtype="str"),
+        "url": pd.Series(np.char.add("https://platform/download?path=", numbers), dtype="str"),
+    })
+
+
+def peer(samples: pd.DataFrame, columns: int):
+    generator = np.random.default_rng(0)
+    order = generator.permutation(len(samples))
+    taken = samples.take(order).reset_index(drop=True)
+    return taken, [generator.uniform(size=len(samples)) for _ in range(columns)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000,000 rows instead of 10,000,000")
+    parser.add_argument("--rows", type=int, default=None)
+    args = parser.parse_args()
+    rows = args.rows or (1_000_000 if args.quick else 10_000_000)
+
+    start = time.perf_counter()
+    samples = sample_table(rows)
+    print(f"sample table: {rows:,} rows built in {time.perf_counter() - start:.1f} s")
+    action, action_name = augmenter()
+
+    def build() -> DataGenerator:
+        return DataGenerator(samples, batch_size=32, shuffle=True, sampling_groupby="category",
+                             sampling_group_weighing="square root", seed=7).map(action)
+
+    build_s, generator = timed(build)
+    order_s, _ = timed(lambda: generator._orders.get(0))
+    params_s, params = timed(lambda: generator._params.get(0))
+    del generator, _
+    fresh = build()  # empty caches: plan() computes the order and the parameters itself
+    plan_s, plan = timed(lambda: fresh.plan(0))
+    shape = plan.shape
+    del fresh, plan
+    fresh = build()
+    plan_mem = traced_peak(lambda: fresh.plan(0))
+    del fresh
+    peer_s, _ = timed(lambda: peer(samples, len(params)))
+    del _
+    peer_mem = traced_peak(lambda: peer(samples, len(params)))
+
+    gib = 1024**3
+    print(f"augmenter: {action_name}; plan: {shape[0]:,} rows x {shape[1]} columns ({len(params)} parameter columns)")
+    print(f"DataGenerator(shuffle, groupby='category', 'square root').map(aug): {build_s:.2f} s")
+    print(f"  executor's slot order (index, group): {order_s:.2f} s")
+    print(f"  executor's parameter columns:         {params_s:.2f} s")
+    print(f"plan(0) as a DataFrame (empty caches): {plan_s:.2f} s, peak {plan_mem / gib:.2f} GiB "
+          f"(target <= 3 s, <= 2 GiB for 10M rows)")
+    print(f"peer (permutation + take + {len(params)} float64 uniform columns): {peer_s:.2f} s, {peer_mem / gib:.2f} GiB")
+    print(f"ratio plan/peer: time {plan_s / peer_s:.2f}x, memory {plan_mem / max(peer_mem, 1):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
