@@ -327,14 +327,18 @@ class DataGenerator:
 
     def get_samples_numpy(self, batch: bool = True, structure: Structure = None, start_batch: int = 0,
                           rank: int = 0, world_size: int = 1) -> Iterator[Any]:
-        """Iterator over the planned samples as the table holds them (no actions), batched or one by one."""
+        """Iterator over the planned samples as the table holds them (no actions), batched or one by one.
+
+        `start_batch` resumes at a global batch; `rank`/`world_size` yield that rank's slices
+        (a rank whose slice of a batch is empty skips it; ``batch_plans`` keeps ranks in step).
+        """
         structure = resolve_structure(structure, self.output_structure)
         plans = self._batch_plans(start_batch, rank, world_size, with_params=False)
         return self._iterate(plans, self.sample_loader, load=False, batch=batch, structure=structure)
 
     def get_dataset_numpy(self, batch: bool = True, structure: Structure = DEFAULT, start_batch: int = 0,
                           rank: int = 0, world_size: int = 1) -> Iterator[Any]:
-        """Iterator over the planned samples with every action applied, batched or one by one."""
+        """Iterator over the planned samples with every action applied, batched or one by one (as get_samples_numpy)."""
         structure = resolve_structure(structure, self.output_structure)
         plans = self._batch_plans(start_batch, rank, world_size, with_params=True)
         return self._iterate(plans, self.sample_loader, load=True, batch=batch, structure=structure)
