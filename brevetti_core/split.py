@@ -104,6 +104,9 @@ class SampleSplit(BaseModel):
     # -- keys ----------------------------------------------------------------------------------
     def unique_keys(self, df: pd.DataFrame) -> pd.DataFrame:
         """The uniqueness key of each row as string columns (`etag`, the listed columns, or `unique_id`)."""
+        return self._raw_keys(df).astype("str")
+
+    def _raw_keys(self, df: pd.DataFrame) -> pd.DataFrame:
         spec = ["etag"] if self.uniqueness is None else self.uniqueness
         if isinstance(spec, str):
             paths = _column(df, "path", "uniqueness")
@@ -113,8 +116,8 @@ class SampleSplit(BaseModel):
                 log.warning("%d paths do not match the uniqueness regex %r; each is its own item, e.g. %s",
                             unmatched.sum(), spec, paths[unmatched].iloc[0])
                 keys = keys.where(~unmatched, paths)
-            return pd.DataFrame({UNIQUE_ID: keys.astype("str")}, index=df.index)
-        return pd.DataFrame({c: _column(df, c, "uniqueness").astype("str") for c in spec}, index=df.index)
+            return pd.DataFrame({UNIQUE_ID: keys}, index=df.index)
+        return pd.DataFrame({c: _column(df, c, "uniqueness") for c in spec}, index=df.index)
 
     def strata(self, df: pd.DataFrame) -> np.ndarray:
         """The stratum number of each row (all 0 without stratification); unmatched regex rows form one stratum."""
@@ -132,27 +135,30 @@ class SampleSplit(BaseModel):
                column: str = "purpose") -> pd.DataFrame:
         """A copy of `df` where `split` of the unassigned samples per stratum have `column` = `purpose`.
 
-        Every other still-unassigned sample gets `remainder` when it is given. Row order and index are kept.
+        Every other still-unassigned sample gets `remainder` when it is given. Row order and index
+        are kept, and the result does not depend on the row order.
         """
-        keys, strata = self.unique_keys(df), self.strata(df)
+        keys, strata = self._raw_keys(df), self.strata(df)
         out = df.copy()
         if column not in out.columns:
             out[column] = pd.Series(np.nan, index=out.index, dtype="str")
         if out.empty:
             return out
-        unit = keys.groupby(list(keys.columns), sort=True, dropna=False).ngroup().to_numpy()
+        unit, first_row = _units(keys)
         unit_purpose = _unit_purposes(out[column], unit)
         free = pd.isna(unit_purpose)
         if self.split > 0 and free.any():
-            _, first_row = np.unique(unit, return_index=True)
             size = np.bincount(unit)
             if self.split >= 1:
                 chosen = free
-            elif self.mode == MODE_HASH:
-                chosen = free.copy()
-                chosen[free] = self._unit_hashes(keys.iloc[first_row[free]], purpose) < self.split
             else:
-                chosen = self._sorted_permutation(free, size, strata[first_row], unit_purpose == purpose, purpose)
+                chosen = free.copy()
+                key_text = _joined(keys.iloc[first_row[free]])
+                if self.mode == MODE_HASH:
+                    chosen[free] = self._hash(key_text, f"hash:{purpose}") < self.split * 2.0**32
+                else:
+                    chosen[free] = self._sorted_permutation(key_text, size[free], strata[first_row[free]],
+                                                            size, strata[first_row], unit_purpose == purpose, purpose)
             unit_purpose[chosen] = purpose
             log.info("SampleSplit (%s, seed=%d) gave %d of %d samples the purpose '%s'", self.mode, self.seed_used,
                      int(size[chosen].sum()), len(out), purpose)
@@ -162,43 +168,36 @@ class SampleSplit(BaseModel):
         out[column] = purposes
         return out
 
-    def _sorted_permutation(self, free: np.ndarray, size: np.ndarray, stratum: np.ndarray, has_purpose: np.ndarray,
-                            purpose: str) -> np.ndarray:
-        n_strata = int(stratum.max()) + 1
-        total = np.bincount(stratum, weights=size, minlength=n_strata)
-        held = np.bincount(stratum, weights=size * has_purpose, minlength=n_strata)
+    def _sorted_permutation(self, key_text: list[str], sizes: np.ndarray, strata: np.ndarray, all_sizes: np.ndarray,
+                            all_strata: np.ndarray, has_purpose: np.ndarray, purpose: str) -> np.ndarray:
+        """Which free units to take: per stratum, a seeded order of the units cut at the target count."""
+        n_strata = int(all_strata.max()) + 1
+        total = np.bincount(all_strata, weights=all_sizes, minlength=n_strata)
+        held = np.bincount(all_strata, weights=all_sizes * has_purpose, minlength=n_strata)
         target = np.maximum(total * self.split - held, 0.0)
-
-        rng = generator(self.seed_used, _SPLIT_STREAM, 0, f"SampleSplit:{purpose}")
-        order_key = rng.random(len(free))
-        boundary_draw = rng.random(n_strata)
-        candidates = np.flatnonzero(free)
-        order = candidates[np.lexsort((order_key[candidates], stratum[candidates]))]
-        sizes, strata = size[order], stratum[order]
-        # Cumulative sample counts restarted at each stratum (they are contiguous after the sort).
-        cumulative = np.cumsum(sizes)
-        stratum_start = np.cumsum(np.bincount(strata, weights=sizes, minlength=n_strata)) - np.bincount(
-            strata, weights=sizes, minlength=n_strata)
-        upto = cumulative - stratum_start[strata]
+        # The order is a seeded 64-bit hash of each unit's key, not a draw per unit: it depends only
+        # on the seed and the key, so row order and unit numbering cannot change the split.
+        rank = (self._hash(key_text, f"order-high:{purpose}") << np.uint64(32)) | self._hash(key_text, f"order-low:{purpose}")
+        order = np.lexsort((rank, strata))
+        sizes, strata = sizes[order], strata[order]
+        per_stratum = np.bincount(strata, weights=sizes, minlength=n_strata)
+        # Cumulative sample counts restarted at each stratum (strata are contiguous after the sort).
+        upto = np.cumsum(sizes) - (np.cumsum(per_stratum) - per_stratum)[strata]
         before = upto - sizes
         wanted = target[strata]
         # Randomised rounding: the unit straddling the target is taken with the fraction it fits,
         # so the expected count is exact and small strata are not biased down.
+        boundary_draw = generator(self.seed_used, _SPLIT_STREAM, 0, f"SampleSplit:boundary:{purpose}").random(n_strata)
         straddles = (before < wanted) & (upto > wanted)
         take = (upto <= wanted) | (straddles & (boundary_draw[strata] * sizes < wanted - before))
-        chosen = np.zeros(len(free), dtype=bool)
+        chosen = np.zeros(len(order), dtype=bool)
         chosen[order[take]] = True
         return chosen
 
-    def _unit_hashes(self, unit_keys: pd.DataFrame, purpose: str) -> np.ndarray:
-        """Each unit's murmurhash3 as a fraction of 2**32, salted by (seed, purpose) only."""
-        salt = int(generator(self.seed_used, _SPLIT_STREAM, 0, f"SampleSplit:hash:{purpose}").integers(2**32))
-        joined = unit_keys.iloc[:, 0]
-        for name in unit_keys.columns[1:]:
-            joined = joined + "_" + unit_keys[name]
-        hashes = np.fromiter(map(mmh3.hash, joined.tolist(), repeat(salt), repeat(False)),
-                             dtype=np.uint64, count=len(joined))
-        return hashes / 2.0**32
+    def _hash(self, key_text: list[str], name: str) -> np.ndarray:
+        """The 32-bit murmurhash3 of each key, salted from (seed, name) only (uint64 array)."""
+        salt = int(generator(self.seed_used, _SPLIT_STREAM, 0, f"SampleSplit:{name}").integers(2**32))
+        return np.fromiter(map(mmh3.hash, key_text, repeat(salt), repeat(False)), dtype=np.uint64, count=len(key_text))
 
     # -- cached split --------------------------------------------------------------------------
     def update_unassigned(self, df: pd.DataFrame, id_path: str | os.PathLike, purpose: str = "train",
@@ -233,6 +232,25 @@ def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
     if name not in df.columns:
         raise ValueError(f"SampleSplit {role} column {name!r} is not in the samples; columns are {list(df.columns)}")
     return df[name]
+
+
+def _units(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The unit number of each row and the first row of each unit (units numbered by first appearance)."""
+    if keys.shape[1] == 1:
+        unit, _ = pd.factorize(keys.iloc[:, 0], use_na_sentinel=False)
+    else:
+        unit = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    # Numbered by first appearance, so the running maximum steps up exactly at each unit's first row.
+    first_row = np.flatnonzero(np.diff(np.maximum.accumulate(unit), prepend=-1) > 0)
+    return unit, first_row
+
+
+def _joined(keys: pd.DataFrame) -> list[str]:
+    """Each row's key as one string: the values joined with '_'."""
+    text = keys.iloc[:, 0].astype("str")
+    for name in keys.columns[1:]:
+        text = text + "_" + keys[name].astype("str")
+    return text.tolist()
 
 
 def _priority_order(purposes: pd.Index) -> np.ndarray:
