@@ -169,7 +169,7 @@ class DataGenerator:
             codes, self._group_keys = _group_codes(self.samples, self.sampling_groupby)
             self._members, self._counts = planning.group_members(codes, len(self._group_keys))
             self._weights = sampling.group_weights(self._counts, self.sampling_group_weighing, self._group_keys)
-        self._reset_caches(order=True)
+        self._reset_caches()
 
     # -- settings and size -------------------------------------------------------------------
 
@@ -205,12 +205,11 @@ class DataGenerator:
         fns = list(fn) if isinstance(fn, (list, tuple)) else [fn]
         mapped = copy.copy(self)
         mapped.actions = self.actions + tuple(as_action(f) for f in fns if f is not None)
-        mapped._reset_caches(order=False)
+        mapped._orders = self._orders  # the order does not depend on the actions
         return mapped
 
-    def _reset_caches(self, order: bool) -> None:
-        if order:  # the order does not depend on the actions, so mapped copies share it
-            self._orders = _EpochCache(self._compute_order)
+    def _reset_caches(self) -> None:
+        self._orders = _EpochCache(self._compute_order)
         self._params = _EpochCache(self._compute_params)
 
     def __getstate__(self) -> dict:
@@ -220,7 +219,7 @@ class DataGenerator:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._reset_caches(order=True)
+        self._reset_caches()
 
     # -- the plan ------------------------------------------------------------------------------
 
