@@ -8,7 +8,6 @@ the masks then take the image's ROI/resize/padding geometry with nearest interpo
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,6 @@ from .image.geometry import ImageGeometry
 
 if TYPE_CHECKING:
     from .io_tools import IoTools
-
-log = logging.getLogger(__name__)
 
 ANNOTATION_TYPES = ("polygon", "rectangle", "point", "line")
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..rng import ParamStreams, pixel_rng
-from . import check_chance, draws, gated
+from . import check_chance, draw
 from .filtering import gaussian_blur
 
 
@@ -35,8 +35,9 @@ class ImageDeformation:
 
     def sample_params(self, streams: ParamStreams, n: int) -> dict[str, np.ndarray]:
         """``deform_alpha`` and ``deform_seed`` for n slots."""
-        gate = draws(streams, "deform_alpha", n, 1)[:, 0] < np.float32(self.chance)
-        return {"deform_alpha": gated(gate, np.float32(self.alpha), 0), "deform_seed": streams.seeds("deform_seed", n)}
+        gate = draw(streams, "deform_alpha", n) < np.float32(self.chance)
+        return {"deform_alpha": gate.astype(np.float32) * np.float32(self.alpha),
+                "deform_seed": streams.seeds("deform_seed", n)}
 
     def apply(self, image: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
         """`image` (HWC) deformed with this slot's field, bilinear."""

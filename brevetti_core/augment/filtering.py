@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..rng import ParamStreams
-from . import between, check_chance, check_range, draws
+from . import check_chance, check_range, draw, select
 
 NONE, EMBOSS, GAUSSIAN_BLUR, MEAN_BLUR = 0, 1, 2, 3
 
@@ -45,15 +45,25 @@ class ImageFiltering:
 
     def sample_params(self, streams: ParamStreams, n: int) -> dict[str, np.ndarray]:
         """``filter``, ``emboss_x`` and ``emboss_y`` for n slots."""
-        u = draws(streams, "filter", n, 1)[:, 0]
-        third = np.float32(self.chance / 3)
-        choice = np.select([u < third, u < 2 * third, u < np.float32(self.chance)],
-                           [EMBOSS, GAUSSIAN_BLUR, MEAN_BLUR], NONE).astype(np.int8)
+        u = draw(streams, "filter", n)
+        if self.chance > 0:
+            # Thirds of [0, chance) give 0, 1, 2 and the rest 3; shifting by one mod 4 makes 3 "none".
+            third = np.minimum(u * np.float32(3 / self.chance), np.float32(3)).astype(np.int8)
+            choice = (third + np.int8(1)) % np.int8(4)
+        else:
+            choice = np.zeros(n, np.int8)
         params = {"filter": choice}
-        for axis in ("x", "y"):
-            w = draws(streams, f"emboss_{axis}", n, 2)
-            signed = between(w[:, 0], *self.emboss_strength) * np.where(w[:, 1] < 0.5, np.float32(-1), np.float32(1))
-            params[f"emboss_{axis}"] = np.where(choice == EMBOSS, signed, np.float32(0)).astype(np.float32)
+        low, high = self.emboss_strength
+        for name in ("emboss_x", "emboss_y"):
+            # One draw w in [-1, 1) gives the sign and, through |w|, the magnitude.
+            w = draw(streams, name, n)
+            w *= np.float32(2)
+            w -= np.float32(1)
+            magnitude = np.abs(w)
+            magnitude *= np.float32(high - low)
+            magnitude += np.float32(low)
+            np.copysign(magnitude, w, out=magnitude)
+            params[name] = select(choice == EMBOSS, magnitude, 0)
         return params
 
     def apply(self, image: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..rng import ParamStreams, pixel_rng
-from . import between, check_chance, check_range, draws, gated
+from . import check_chance, check_range, draw, gated_uniform
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
@@ -45,13 +45,12 @@ class ImageNoise:
 
     def sample_params(self, streams: ParamStreams, n: int) -> dict[str, np.ndarray]:
         """The colour and noise parameters of n slots (see the class docstring)."""
-        chance = np.float32(self.chance)
         params = {}
-        for name, value_range, off in (("saturation", self.saturation, 1), ("hue", self.hue, 0),
+        for name, (low, high), off in (("saturation", self.saturation, 1), ("hue", self.hue, 0),
                                        ("contrast", self.contrast, 1), ("brightness", self.brightness, 0)):
-            u = draws(streams, name, n, 2)
-            params[name] = gated(u[:, 0] < chance, between(u[:, 1], *value_range), off)
-        params["noise_std"] = gated(draws(streams, "noise_std", n, 1)[:, 0] < chance, np.float32(self.stddev), 0)
+            params[name], _ = gated_uniform(streams, name, n, self.chance, low, high, off)
+        noisy = draw(streams, "noise_std", n) < np.float32(self.chance)
+        params["noise_std"] = noisy.astype(np.float32) * np.float32(self.stddev)
         params["noise_seed"] = streams.seeds("noise_seed", n)
         return params
 
@@ -86,7 +85,9 @@ def adjust_contrast(image: np.ndarray, factor: float) -> np.ndarray:
     """``(image - mean) * factor + mean`` with the mean of each channel over the image."""
     if factor == 1:
         return image
-    mean = image.mean(axis=(0, 1), dtype=np.float64).astype(np.float32)
+    # Summing each channel on its own is ~10x faster than a (0, 1)-axis mean and just as exact.
+    pixels = image.shape[0] * image.shape[1]
+    mean = np.array([image[..., c].sum(dtype=np.float64) / pixels for c in range(image.shape[-1])], np.float32)
     return (image - mean) * np.float32(factor) + mean
 
 
@@ -99,4 +100,7 @@ def add_gaussian_noise(image: np.ndarray, stddev: float, seed: int) -> np.ndarra
     """``image + N(0, stddev)`` per pixel, drawn from `seed`'s own stream."""
     if stddev == 0:
         return image
-    return image + np.float32(stddev) * pixel_rng(seed).standard_normal(image.shape, dtype=np.float32)
+    noise = pixel_rng(seed).standard_normal(image.shape, dtype=np.float32)
+    noise *= np.float32(stddev)
+    noise += image
+    return noise

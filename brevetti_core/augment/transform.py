@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..rng import ParamStreams
-from . import between, check_chance, check_range, draws, gated
+from . import check_chance, check_range, draw, gated_uniform, uniform_where
 
 INTERPOLATIONS = {
     "nearest": Image.Resampling.NEAREST,
@@ -62,22 +62,17 @@ class RandomTransformer:
         """The geometry parameters of n slots (see the class docstring)."""
         half = np.float32(self.chance / 2)
         params = {
-            "flip_lr": (draws(streams, "flip_lr", n, 1)[:, 0] < half) & self.flip_left_right,
-            "flip_ud": (draws(streams, "flip_ud", n, 1)[:, 0] < half) & self.flip_up_down,
+            "flip_lr": draw(streams, "flip_lr", n) < half if self.flip_left_right else np.zeros(n, bool),
+            "flip_ud": draw(streams, "flip_ud", n) < half if self.flip_up_down else np.zeros(n, bool),
         }
-        u = draws(streams, "rotate_deg", n, 2)
-        params["rotate_deg"] = gated(u[:, 0] < np.float32(self.rotate_chance), between(u[:, 1], *self.rotate), 0)
-        chance = np.float32(self.chance)
-        for name, low, high, off in (("scale", 1 - self.scale, 1 + self.scale, 1),
-                                     ("shear", -self.shear, self.shear, 0)):
-            u = draws(streams, name, n, 3)
-            params[f"{name}_x"] = gated(u[:, 0] < chance, between(u[:, 1], low, high), off)
-            params[f"{name}_y"] = gated(u[:, 0] < chance, between(u[:, 2], low, high), off)
-        u = draws(streams, "translate", n, 3)
-        params["translate_x"] = gated(u[:, 0] < chance, between(u[:, 1], -self.translate_horizontal,
-                                                                 self.translate_horizontal), 0)
-        params["translate_y"] = gated(u[:, 0] < chance, between(u[:, 2], -self.translate_vertical,
-                                                                 self.translate_vertical), 0)
+        params["rotate_deg"], _ = gated_uniform(streams, "rotate_deg", n, self.rotate_chance, *self.rotate, 0)
+        for name, (low, high), off in (("scale", (1 - self.scale, 1 + self.scale), 1),
+                                       ("shear", (-self.shear, self.shear), 0)):
+            params[f"{name}_x"], gate = gated_uniform(streams, f"{name}_x", n, self.chance, low, high, off)
+            params[f"{name}_y"] = uniform_where(streams, f"{name}_y", n, gate, low, high, off)
+        tx, ty = self.translate_horizontal, self.translate_vertical
+        params["translate_x"], gate = gated_uniform(streams, "translate_x", n, self.chance, -tx, tx, 0)
+        params["translate_y"] = uniform_where(streams, "translate_y", n, gate, -ty, ty, 0)
         return params
 
     def apply(self, image: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:

@@ -9,6 +9,7 @@ box ``reduce``; both are pure functions of the bytes and the requested size, so 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import numpy as np
@@ -20,6 +21,9 @@ COLOR_MODES = {"rgb": 3, "greyscale": 1, "bayer": 3}
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 _SIXTEEN_BIT = np.float32(255.0 / 65535.0)
+
+# What Pillow raises for bytes it cannot make sense of, depending on the format and where it breaks.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
 
 
 class ImageDecodeError(ValueError):
@@ -47,7 +51,7 @@ def open_image(data: bytes, path: str = "<bytes>") -> Image.Image:
             # Pillow warns about huge images; industrial images are often that big, on purpose.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except _DECODE_ERRORS as error:
         raise ImageDecodeError(path, f"{type(error).__name__}: {error}") from error
 
 
@@ -64,7 +68,7 @@ def to_array(image: Image.Image, color_mode: str = "rgb", path: str = "<bytes>",
             image = _shrink(image, min_size)
         image.load()
         array = _pixels(image)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except _DECODE_ERRORS as error:
         raise ImageDecodeError(path, f"{type(error).__name__}: {error}") from error
     if color_mode == "bayer":
         return bayer_demosaic(array if array.ndim == 2 else array[..., 0])

@@ -1,5 +1,4 @@
 """Same file bytes and plan parameters give byte-identical arrays in any process, thread and order."""
-import hashlib
 import json
 import subprocess
 import sys
