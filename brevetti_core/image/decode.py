@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 
 import numpy as np
 from PIL import Image
@@ -47,10 +46,7 @@ def open_image(data: bytes, path: str = "<bytes>") -> Image.Image:
     if len(data) == 0:
         raise ImageDecodeError(path, "the file is empty (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # Pillow warns about huge images; industrial images are often that big, on purpose.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data))
     except _DECODE_ERRORS as error:
         raise ImageDecodeError(path, f"{type(error).__name__}: {error}") from error
 
@@ -113,7 +109,7 @@ def _pixels(image: Image.Image) -> np.ndarray:
         return np.asarray(image.convert("RGBA"), dtype=np.float32)
     if mode == "1":
         return np.asarray(image.convert("L"), dtype=np.float32)
-    return np.asarray(image.convert("RGB"), dtype=np.float32)  # "1", CMYK, YCbCr, LAB, HSV
+    return np.asarray(image.convert("RGB"), dtype=np.float32)  # CMYK, YCbCr, LAB, HSV
 
 
 def _to_channels(array: np.ndarray, channels: int) -> np.ndarray:

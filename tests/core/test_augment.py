@@ -207,6 +207,8 @@ def test_augmenter_applies_the_same_parameters_to_every_roi_of_a_sample():
     out = augmenter({"img": (IMAGE, IMAGE[:4])}, row)
     np.testing.assert_array_equal(out["img"][0], IMAGE[:, ::-1])
     np.testing.assert_array_equal(out["img"][1], IMAGE[:4, ::-1])
+    frames = augmenter({"img": np.stack([IMAGE, IMAGE * 2])}, row)["img"]
+    np.testing.assert_array_equal(frames, np.stack([IMAGE, IMAGE * 2])[:, :, ::-1])
 
 
 def test_augmenter_names_a_missing_image_key():
