@@ -75,8 +75,10 @@ def list_files(root: str, io: IoTools = io_tools) -> pd.DataFrame:
 
 def split_folder(relpaths: pd.Series) -> tuple[pd.Series, pd.Series]:
     """('/'-separated folder, '' at the root; file name) of each relative path, also for an empty series."""
-    parts = relpaths.str.extract(r"^(?:(?P<folder>.*)/)?(?P<name>[^/]*)$", expand=True)
-    return parts["folder"].fillna(""), parts["name"]
+    if relpaths.empty:  # rpartition of an empty series has no columns to pick
+        return relpaths.copy(), relpaths.copy()
+    parts = relpaths.str.rpartition("/")
+    return parts[0], parts[2]
 
 
 def hidden(relpaths: pd.Series) -> pd.Series:
