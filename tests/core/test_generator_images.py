@@ -1,6 +1,7 @@
 """build_image_data_generator on real image files: classes, shapes, exact replay across runs, processes and threads."""
 import hashlib
 import multiprocessing
+import pathlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,16 +30,11 @@ def write_images(folder, count=10) -> pd.DataFrame:
 
 
 def first_batch_digest(folder: str) -> str:
-    samples = write_images_table(folder)
+    samples = write_images(pathlib.Path(folder))
     generator = build_image_data_generator(samples, batch_size=4, shuffle=True, seed=3, augmentation=AUGMENT,
                                            image={"target_size": (24, 32), "antialias": True, "rescale": "imagenet"})
     img, onehot = next(generator.get_dataset_numpy())
     return hashlib.sha256(img.tobytes() + onehot.tobytes()).hexdigest()
-
-
-def write_images_table(folder: str) -> pd.DataFrame:
-    import pathlib
-    return write_images(pathlib.Path(folder))
 
 
 @pytest.fixture
