@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .annotations import ANNOTATION_COLUMNS, annotation_files, merge_annotations
 from .io_tools import IoTools, io_tools
-from .samples import IMAGE_FILTER, SAMPLE_COLUMNS, ClassMapping, dataset_root, empty_sample_table, image_samples, list_files
+from .samples import (IMAGE_FILTER, SAMPLE_COLUMNS, ClassMapping, dataset_root, empty_sample_table, image_samples,
+                      list_files)
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,9 @@ class Dataset(BaseModel):
             data["name"] = os.path.basename(str(data["bucket"]).rstrip("/"))
         super().__init__(**data)
 
-    def get_image_samples(self, sample_filter: str | Iterable[str] = IMAGE_FILTER, class_mapping: ClassMapping | None = None,
-                          classes: Iterable[str] | None = None, annotations: bool | dict = False,
-                          io: IoTools = io_tools) -> pd.DataFrame:
+    def get_image_samples(self, sample_filter: str | Iterable[str] = IMAGE_FILTER,
+                          class_mapping: ClassMapping | None = None, classes: Iterable[str] | None = None,
+                          annotations: bool | dict = False, io: IoTools = io_tools) -> pd.DataFrame:
         """The sample table of this dataset: one row per image file, sorted by path.
 
         Columns `category` (tuple), `folder`, `path`, `etag`, `bucket`, `dataset`, `dataset_id`,
@@ -68,7 +69,8 @@ class Dataset(BaseModel):
                                        classes=classes, io=io)
         if len(skipped):
             examples = ", ".join(skipped["relpath"].head(3))
-            log.info("Skipped %d files that are not images in dataset '%s' (e.g. %s)", len(skipped), self.name, examples)
+            log.info("Skipped %d files that are not images in dataset '%s' (e.g. %s)",
+                     len(skipped), self.name, examples)
         if table.empty:
             log.warning("Dataset '%s' [%s] contains no image samples", self.name, self.bucket)
             table = empty_sample_table()

@@ -34,7 +34,6 @@ MODE_SORTED_PERMUTATION = "sorted_permutation"
 MODE_HASH = "hash"
 _MODE_ALIASES = {"murmurhash3": MODE_HASH}
 _SPLIT_STREAM = 3
-_STRATUM = "_stratum"
 
 
 class SampleSplit(BaseModel):
@@ -43,13 +42,15 @@ class SampleSplit(BaseModel):
     `stratification` and `uniqueness` are lists of columns or a regex on `path` (first group);
     uniqueness defaults to ``["etag"]``. Samples that already have a purpose keep it; a unit
     whose samples disagree takes the highest priority (train, devel, test, other). A unit that
-    spans several strata is placed by its first sample.
+    spans several strata counts in the first of them (by stratum value). The result never
+    depends on the row order.
 
     Modes:
-    - ``"sorted_permutation"`` (default): per stratum, a seeded random order of the units is cut at
-      ``split`` of the stratum's samples (minus those already holding the purpose), with
-      randomised rounding at the boundary unit. Exact fractions for a fixed dataset, but adding
-      items changes the order, so rerun it only through `update_unassigned` and its id file.
+    - ``"sorted_permutation"`` (default): per stratum, the units are ordered by a seeded hash of
+      their key and the order is cut at ``split`` of the stratum's samples (minus those already
+      holding the purpose), with randomised rounding at the boundary unit. Choose it for exact
+      fractions on a fixed dataset. Adding items moves the cut, so items near it can change
+      purpose: for a growing dataset use it through `update_unassigned` and its id file.
     - ``"hash"`` (alias ``"murmurhash3"``): a unit gets the purpose when the murmurhash3 of its key,
       salted from (seed, purpose), is below ``split * 2**32``. An item's assignment never depends
       on the other items, so a growing dataset never moves an item between train and devel;
@@ -69,7 +70,8 @@ class SampleSplit(BaseModel):
 
     def __init__(self, stratification: list[str] | str | None = None, uniqueness: list[str] | str | None = None,
                  split: float = 0.8, seed: int | None = -1, mode: str = MODE_SORTED_PERMUTATION, **data):
-        super().__init__(stratification=stratification, uniqueness=uniqueness, split=split, seed=seed, mode=mode, **data)
+        super().__init__(stratification=stratification, uniqueness=uniqueness, split=split, seed=seed, mode=mode,
+                         **data)
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -157,8 +159,9 @@ class SampleSplit(BaseModel):
                 if self.mode == MODE_HASH:
                     chosen[free] = self._hash(key_text, f"hash:{purpose}") < self.split * 2.0**32
                 else:
-                    chosen[free] = self._sorted_permutation(key_text, size[free], strata[first_row[free]],
-                                                            size, strata[first_row], unit_purpose == purpose, purpose)
+                    unit_stratum = pd.Series(strata).groupby(unit).min().to_numpy()
+                    chosen[free] = self._sorted_permutation(key_text, size[free], unit_stratum[free],
+                                                            size, unit_stratum, unit_purpose == purpose, purpose)
             unit_purpose[chosen] = purpose
             log.info("SampleSplit (%s, seed=%d) gave %d of %d samples the purpose '%s'", self.mode, self.seed_used,
                      int(size[chosen].sum()), len(out), purpose)
@@ -177,7 +180,8 @@ class SampleSplit(BaseModel):
         target = np.maximum(total * self.split - held, 0.0)
         # The order is a seeded 64-bit hash of each unit's key, not a draw per unit: it depends only
         # on the seed and the key, so row order and unit numbering cannot change the split.
-        rank = (self._hash(key_text, f"order-high:{purpose}") << np.uint64(32)) | self._hash(key_text, f"order-low:{purpose}")
+        high, low = self._hash(key_text, f"order-high:{purpose}"), self._hash(key_text, f"order-low:{purpose}")
+        rank = (high << np.uint64(32)) | low
         order = np.lexsort((rank, strata))
         sizes, strata = sizes[order], strata[order]
         per_stratum = np.bincount(strata, weights=sizes, minlength=n_strata)
@@ -293,7 +297,8 @@ def read_id_file(path: str | os.PathLike, key_columns: list[str], column: str = 
     except pd.errors.EmptyDataError:
         raise ValueError(f"split id file {path}, line 1: the file is empty; delete it to make a new split") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"split id file {path} is malformed ({str(error).strip()}); fix or delete it to make a new split") from None
+        raise ValueError(f"split id file {path} is malformed ({str(error).strip()}); "
+                         "fix or delete it to make a new split") from None
     missing = [c for c in [*key_columns, column] if c not in table.columns]
     if missing:
         raise ValueError(f"split id file {path}, line 1: header {list(table.columns)} lacks {missing} "

@@ -62,7 +62,8 @@ def test_class_mapping_is_looked_up_from_the_leaf_folder_upward(tree):
 
 
 def test_class_mapping_values_can_be_multi_label(tree):
-    samples = Dataset(bucket=tree).get_image_samples(class_mapping={"deep": "defect|dent", "scratch": ["defect", "scratch"]})
+    mapping = {"deep": "defect|dent", "scratch": ["defect", "scratch"]}
+    samples = Dataset(bucket=tree).get_image_samples(class_mapping=mapping)
     assert samples["category"].tolist()[:2] == [("defect", "dent"), ("defect", "scratch")]
 
 

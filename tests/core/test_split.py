@@ -71,7 +71,8 @@ def test_unseeded_splits_differ_and_their_seed_is_recorded():
     assert not a["purpose"].equals(b["purpose"])
     recorded = [entry["seed"] for entry in seeds_used() if entry["owner"] == "SampleSplit" and entry["drawn"]]
     assert first.seed_used in recorded and second.seed_used in recorded
-    pd.testing.assert_series_equal(SampleSplit(split=0.5, seed=first.seed_used).assign(table())["purpose"], a["purpose"])
+    replay = SampleSplit(split=0.5, seed=first.seed_used).assign(table())
+    pd.testing.assert_series_equal(replay["purpose"], a["purpose"])
 
 
 def test_empty_in_empty_out():
