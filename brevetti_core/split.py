@@ -112,7 +112,7 @@ class SampleSplit(BaseModel):
         spec = ["etag"] if self.uniqueness is None else self.uniqueness
         if isinstance(spec, str):
             paths = _column(df, "path", "uniqueness")
-            keys = paths.str.extract(spec, expand=True)[0]
+            keys = _first_group(paths, spec)
             unmatched = keys.isna()
             if unmatched.any():
                 log.warning("%d paths do not match the uniqueness regex %r; each is its own item, e.g. %s",
@@ -127,7 +127,7 @@ class SampleSplit(BaseModel):
         if not spec:
             return np.zeros(len(df), dtype=np.int64)
         if isinstance(spec, str):
-            frame = _column(df, "path", "stratification").str.extract(spec, expand=True)[[0]]
+            frame = _first_group(_column(df, "path", "stratification"), spec).to_frame()
         else:
             frame = pd.DataFrame({c: _column(df, c, "stratification") for c in spec}, index=df.index)
         return frame.groupby(list(frame.columns), sort=True, dropna=False).ngroup().to_numpy()
@@ -236,6 +236,13 @@ def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
     if name not in df.columns:
         raise ValueError(f"SampleSplit {role} column {name!r} is not in the samples; columns are {list(df.columns)}")
     return df[name]
+
+
+def _first_group(paths: pd.Series, pattern: str) -> pd.Series:
+    """The first capture group of `pattern` in each path (NaN where it does not match)."""
+    # expand=False is several times faster than expand=True on string columns.
+    found = paths.str.extract(pattern, expand=False)
+    return found.iloc[:, 0] if isinstance(found, pd.DataFrame) else found
 
 
 def _units(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
