@@ -286,7 +286,8 @@ class DataGenerator:
         if not isinstance(rank, (int, np.integer)) or not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size={world_size}), got rank={rank!r}")
         total = self.total_batches
-        if not isinstance(start_batch, (int, np.integer)) or start_batch < 0 or (total is not None and start_batch > total):
+        if (not isinstance(start_batch, (int, np.integer)) or start_batch < 0
+                or (total is not None and start_batch > total)):
             raise ValueError(f"start_batch must be in [0, {total}] (the generator has {total} batches: "
                              f"{self.epochs} epoch(s) of {len(self)}), got {start_batch!r}")
         return self._iterate_batch_plans(int(start_batch), int(rank), int(world_size), with_params)
@@ -416,7 +417,7 @@ class StratifiedSampler(BaseModel):
 
 
 def category_classes(categories: pd.Series) -> list[str]:
-    """The sorted union of the labels in a category column (tuples, or plain strings as 1-tuples), minus "__UNLABELED__"."""
+    """The sorted labels of a category column (tuples; a plain string is a 1-tuple), without "__UNLABELED__"."""
     labels = set()
     for category in pd.unique(categories.to_numpy(dtype=object)):
         labels.update((category,) if isinstance(category, str) else category)

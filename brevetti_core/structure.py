@@ -48,7 +48,8 @@ def select_structure(values: Mapping[str, Any], structure: Structure) -> Any:
         try:
             return values[structure]
         except KeyError:
-            raise KeyError(f"structure key {structure!r} is not in the output; available keys: {sorted(values)}") from None
+            available = sorted(values)
+            raise KeyError(f"structure key {structure!r} is not in the output; available keys: {available}") from None
     if isinstance(structure, Mapping):
         return {name: select_structure(values, item) for name, item in structure.items()}
     return tuple(select_structure(values, item) for item in structure)
