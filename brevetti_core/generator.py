@@ -4,11 +4,12 @@ The plan (which sample fills which slot, and every random parameter of every map
 a pure function of the samples, the settings and the seed, computed one epoch at a time with
 vectorised numpy (``plan.py``). Executing it needs no framework; adapters reuse the same pieces:
 
-- ``generator.batch_plans(start_batch=0, rank=0, world_size=1) -> Iterator[BatchPlan]``: the
-  global batches from ``start_batch`` on (resume), each cut to the rank's contiguous slice
+- ``generator.batch_plans(start_batch=0, rank=0, world_size=1, with_params=True)``: an iterator
+  of ``BatchPlan``, the global batches from ``start_batch`` on (resume), each cut to the rank's contiguous slice
   (``numpy.array_split`` sizes; a rank's slice may be empty when the batch is smaller than the
   world). ``BatchPlan(epoch, batch, rows)``: ``rows`` are picklable flat dicts, exactly the
-  rows of ``plan(epoch)``, so a DataLoader can send them to workers as dataset indices.
+  rows of ``plan(epoch)``, so a DataLoader can send them to workers as dataset indices
+  (``with_params=False`` leaves out the parameters, for raw samples).
 - ``generator.sample_loader`` (``SampleLoader``, small and picklable): ``load(row)`` runs the
   action chain on one row (pure; failures raise ``SampleError`` naming the action, the sample
   and its plan position); ``try_load(row)`` returns the error instead under ``on_error``
@@ -276,9 +277,14 @@ class DataGenerator:
             columns = {**place, **{column: taken[column] for column in chosen}, **params.result()}
         return pd.DataFrame(columns, copy=False)
 
-    def batch_plans(self, start_batch: int = 0, rank: int = 0, world_size: int = 1) -> Iterator[BatchPlan]:
-        """The plans of global batches start_batch, start_batch+1, ..., each cut to `rank`'s slice."""
-        return self._batch_plans(start_batch, rank, world_size, with_params=True)
+    def batch_plans(self, start_batch: int = 0, rank: int = 0, world_size: int = 1,
+                    with_params: bool = True) -> Iterator[BatchPlan]:
+        """The plans of global batches start_batch, start_batch+1, ..., each cut to `rank`'s slice.
+
+        Arguments are checked now, not at the first ``next()``. ``with_params=False`` leaves the
+        action parameters out of the rows (enough for the raw samples; no parameters drawn).
+        """
+        return self._batch_plans(start_batch, rank, world_size, with_params)
 
     def _batch_plans(self, start_batch: int, rank: int, world_size: int, with_params: bool) -> Iterator[BatchPlan]:
         if isinstance(world_size, bool) or not isinstance(world_size, (int, np.integer)) or world_size < 1:

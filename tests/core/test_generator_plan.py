@@ -204,3 +204,8 @@ def test_a_pickled_generator_plans_and_loads_the_same():
     assert copy.plan(1).equals(gen.plan(1))
     row = next(iter(gen.batch_plans())).rows[0]
     assert np.array_equal(pickle.loads(pickle.dumps(gen.sample_loader)).load(row)["x"], gen.load_sample(row)["x"])
+
+
+def test_batch_plans_without_parameters_hold_only_place_and_sample_columns():
+    rows = next(iter(generator().batch_plans(with_params=False))).rows
+    assert set(rows[0]) == {"epoch", "batch", "position", "index", "group", "id", "path", "category", "kind"}
