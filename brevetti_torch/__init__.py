@@ -9,6 +9,8 @@ from typing import Any
 
 import brevetti_core as _core
 
+from .generator import DataGenerator, StratifiedSampler, build_image_data_generator
+
 
 def __getattr__(name: str) -> Any:
     return getattr(_core, name)

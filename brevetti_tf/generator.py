@@ -1,0 +1,50 @@
+"""TensorFlow flavours of DataGenerator, StratifiedSampler and build_image_data_generator.
+
+``get_samples()`` / ``get_dataset()`` return a ``tf.data.Dataset`` over the core plan;
+everything else (plan, len, map, numpy iteration) is the core generator's.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import tensorflow as tf
+
+from brevetti_core import generator as core
+from brevetti_core.structure import DEFAULT, Structure, resolve_structure
+
+from .pipeline import make_pipeline
+from .sharding import resolve_shard
+
+
+class DataGenerator(core.DataGenerator):
+    """A core DataGenerator whose datasets are tf.data.Datasets (NHWC images)."""
+
+    def get_samples(self, batch: bool = True, structure: Structure = None, **options: Any) -> tf.data.Dataset:
+        """The planned samples as the table holds them (no actions), as a tf.data.Dataset."""
+        return self._pipeline(load=False, batch=batch, structure=structure, **options)
+
+    def get_dataset(self, batch: bool = True, structure: Structure = DEFAULT, **options: Any) -> tf.data.Dataset:
+        """The planned samples with every action applied, as a tf.data.Dataset.
+
+        Options: start_batch (resume), rank/world_size or input_context (a tf.distribute.InputContext),
+        num_parallel_calls (default AUTOTUNE), prefetch (default AUTOTUNE; 0 for none).
+        """
+        return self._pipeline(load=True, batch=batch, structure=structure, **options)
+
+    def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
+                  world_size: int | None = None, input_context: tf.distribute.InputContext | None = None,
+                  **pipeline_options: Any) -> tf.data.Dataset:
+        return make_pipeline(self, load=load, batch=batch, structure=resolve_structure(structure, self.output_structure),
+                             start_batch=start_batch, slices=resolve_shard(rank, world_size, input_context),
+                             **pipeline_options)
+
+
+class StratifiedSampler(core.StratifiedSampler):
+    """The core StratifiedSampler; ``get()`` returns the TensorFlow DataGenerator."""
+
+    generator_type: ClassVar[type[core.DataGenerator]] = DataGenerator
+
+
+def build_image_data_generator(samples: Any, classes=None, image=None, augmentation=None, **kwargs: Any) -> DataGenerator:
+    """The core build_image_data_generator, returning the TensorFlow flavour."""
+    return core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator, **kwargs)

@@ -1,0 +1,115 @@
+"""A plan as a ``tf.data.Dataset``: a range of global batch numbers mapped through the core loader.
+
+Each element is one global batch (or this pipeline's slice of it), loaded by
+``brevetti_core``'s ``SampleLoader`` inside ``tf.numpy_function`` and collated in numpy; the
+map runs with ``num_parallel_calls`` and ``deterministic=True``, so parallel calls change
+speed, never order. No randomness and no pixel arithmetic happen here: the batches equal
+``get_dataset_numpy()``'s byte for byte.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import tensorflow as tf
+
+from brevetti_core.batching import BatchPlan
+from brevetti_core.execution import EpochFailures, batch_spec, declared_shapes, load_batch
+from brevetti_core.generator import DataGenerator as CoreGenerator
+from brevetti_core.structure import Structure, select_structure
+
+ENDLESS = 2**62
+
+
+def to_tensor_value(value: np.ndarray) -> np.ndarray:
+    """A numpy batch value in a form tf.numpy_function returns: str arrays as UTF-8 bytes."""
+    return np.char.encode(value, "utf-8") if value.dtype.kind == "U" else value
+
+
+def tf_dtype(dtype: np.dtype) -> tf.DType:
+    return tf.string if dtype.kind in "US" else tf.as_dtype(dtype)
+
+
+class PlanBatches:
+    """Loads the batch plan of one global batch number; shared by the tf.data map calls (thread-safe)."""
+
+    def __init__(self, generator: CoreGenerator, load: bool, start: int, slices: list[tuple[int, int]]):
+        self.generator, self.load, self.start, self.slices = generator, load, start, slices
+        self.loader = generator.sample_loader
+        self.failures = EpochFailures(generator.on_error)
+
+    def plan(self, step: int, part: int) -> BatchPlan:
+        """The plan of slice `part` of pipeline step `step` (global batch start + step)."""
+        rank, world_size = self.slices[part]
+        return next(self.generator._batch_plans(self.start + step, rank, world_size, with_params=self.load))
+
+    def batch(self, plan: BatchPlan) -> dict | None:
+        batch, failures = load_batch(self.loader, plan, self.load)
+        self.failures.record(plan.epoch, failures)
+        return batch
+
+
+def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
+                  slices: list[tuple[int, int]], num_parallel_calls: int | None = tf.data.AUTOTUNE,
+                  prefetch: int | None = tf.data.AUTOTUNE) -> tf.data.Dataset:
+    """The tf.data.Dataset executing `generator`'s plan.
+
+    `slices` lists the (rank, world_size) slices of each global batch this pipeline yields, one
+    element per slice in order (one slice for a plain or rank-sharded pipeline; a
+    ``tf.distribute`` input pipeline feeding several local replicas yields one per replica).
+    """
+    generator._batch_plans(start_batch, slices[0][0], slices[0][1], with_params=load)  # validates the arguments
+    batches = PlanBatches(generator, load, start_batch, slices)
+    spec = _element_spec(generator, batches, structure)
+    flat_spec = tf.nest.flatten(spec)
+
+    def load_step(step: np.int64, part: np.int64) -> list[np.ndarray]:
+        values = batches.batch(batches.plan(int(step), int(part)))
+        if values is None:  # every sample of the slice failed and was skipped: an empty batch, filtered below
+            return [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]
+        return [to_tensor_value(np.asarray(v)) for v in tf.nest.flatten(select_structure(values, structure))]
+
+    def tf_load(step: tf.Tensor, part: tf.Tensor):
+        flat = tf.numpy_function(load_step, [step, part], [s.dtype for s in flat_spec], stateful=False)
+        for tensor, s in zip(flat, flat_spec):
+            tensor.set_shape(s.shape)
+        return tf.nest.pack_sequence_as(spec, flat)
+
+    total = generator.total_batches
+    steps = tf.data.Dataset.range(ENDLESS if total is None else total - start_batch)
+    parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(slices)).map(lambda part: (step, part)))
+    dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls, deterministic=True)
+    dataset = dataset.filter(lambda *values: tf.shape(tf.nest.flatten(values)[0])[0] > 0)
+    if not batch:
+        dataset = dataset.unbatch()
+    if prefetch:
+        dataset = dataset.prefetch(prefetch)
+    return dataset
+
+
+def _element_spec(generator: CoreGenerator, batches: PlanBatches, structure: Structure):
+    """The output's TensorSpecs, from the first loadable batch and the actions' declared static shapes."""
+    for plan in itertools.islice(generator._batch_plans(batches.start, 0, 1, with_params=batches.load), 8):
+        values, _ = load_batch(batches.loader, plan, batches.load)
+        if values is not None:
+            spec = batch_spec(values, declared_shapes(generator.actions) if batches.load else {})
+            specs = {key: tf.TensorSpec(shape, tf_dtype(dtype), name=str(key)) for key, (shape, dtype) in spec.items()}
+            return select_structure(specs, structure)
+    raise ValueError("cannot build the tf.data pipeline: the first batches have no loadable sample")
+
+
+def to_numpy(value: Any) -> Any:
+    """A tf batch (eager tensors, nested) as the numpy batch the core would give (tf.string as str arrays)."""
+    if isinstance(value, dict):
+        return {key: to_numpy(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(to_numpy(item) for item in value)
+    array = value.numpy()
+    if value.dtype == tf.string:
+        return np.char.decode(array.astype(bytes), "utf-8")
+    return array

@@ -1,0 +1,49 @@
+"""PyTorch flavours of DataGenerator, StratifiedSampler and build_image_data_generator.
+
+``get_samples()`` / ``get_dataset()`` return a ``torch.utils.data.DataLoader`` over the core plan;
+everything else (plan, len, map, numpy iteration) is the core generator's.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from brevetti_core import generator as core
+from brevetti_core.structure import DEFAULT, Structure, resolve_structure
+
+from .pipeline import PlanLoader, make_pipeline
+from .sharding import resolve_shard
+
+
+class DataGenerator(core.DataGenerator):
+    """A core DataGenerator whose datasets are DataLoaders (NCHW images, NHWC with ``channels_last=True``)."""
+
+    def get_samples(self, batch: bool = True, structure: Structure = None, **options: Any) -> PlanLoader:
+        """The planned samples as the table holds them (no actions), as a DataLoader."""
+        return self._pipeline(load=False, batch=batch, structure=structure, **options)
+
+    def get_dataset(self, batch: bool = True, structure: Structure = DEFAULT, **options: Any) -> PlanLoader:
+        """The planned samples with every action applied, as a DataLoader.
+
+        Options: start_batch (resume), rank/world_size (default: torch.distributed when initialised),
+        channels_last, and DataLoader's num_workers, pin_memory, persistent_workers, prefetch_factor,
+        multiprocessing_context, timeout.
+        """
+        return self._pipeline(load=True, batch=batch, structure=structure, **options)
+
+    def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
+                  world_size: int | None = None, channels_last: bool = False, **loader_options: Any) -> PlanLoader:
+        rank, world_size = resolve_shard(rank, world_size)
+        return make_pipeline(self, load=load, batch=batch, structure=resolve_structure(structure, self.output_structure),
+                             start_batch=start_batch, rank=rank, world_size=world_size, channels_last=channels_last,
+                             **loader_options)
+
+
+class StratifiedSampler(core.StratifiedSampler):
+    """The core StratifiedSampler; ``get()`` returns the PyTorch DataGenerator."""
+
+    generator_type: ClassVar[type[core.DataGenerator]] = DataGenerator
+
+
+def build_image_data_generator(samples: Any, classes=None, image=None, augmentation=None, **kwargs: Any) -> DataGenerator:
+    """The core build_image_data_generator, returning the PyTorch flavour."""
+    return core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator, **kwargs)

@@ -1,0 +1,148 @@
+"""A plan as a ``torch.utils.data.DataLoader``: the sampler yields plan rows, workers run the core loader.
+
+The batch sampler sends each global batch's plan rows (picklable dicts) to the workers as
+dataset "indices"; a worker runs ``brevetti_core``'s ``SampleLoader`` on them and collates in
+numpy, and only then are the arrays wrapped as tensors. No randomness and no pixel arithmetic
+happen here, so the batches equal ``get_dataset_numpy()``'s byte for byte, for any number of
+workers, either start method, and any prefetch depth.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from brevetti_core.batching import BatchPlan, SampleLoader, label_array
+from brevetti_core.execution import EpochFailures, load_batch
+from brevetti_core.generator import DataGenerator as CoreGenerator
+from brevetti_core.structure import Structure, select_structure
+
+
+class PlanDataset(Dataset):
+    """Map-style dataset whose "indices" are whole batch plans: ``dataset[plan]`` is (numpy batch, failures)."""
+
+    def __init__(self, loader: SampleLoader, load: bool):
+        self.loader, self.load = loader, load
+
+    def __getitem__(self, plan: BatchPlan) -> tuple[int, dict | None, list]:
+        batch, failures = load_batch(self.loader, plan, self.load)
+        return plan.epoch, batch, failures
+
+
+class PlanBatchSampler(Sampler):
+    """Yields one BatchPlan per step: global batches from `start_batch`, cut to `rank`'s slice."""
+
+    def __init__(self, generator: CoreGenerator, start_batch: int, rank: int, world_size: int, load: bool):
+        self.generator, self.start_batch, self.rank, self.world_size = generator, start_batch, rank, world_size
+        self.load = load
+        self.generator._batch_plans(start_batch, rank, world_size, with_params=load)  # validates the arguments now
+
+    def __iter__(self) -> Iterator[list[BatchPlan]]:
+        for plan in self.generator._batch_plans(self.start_batch, self.rank, self.world_size, with_params=self.load):
+            yield [plan]  # a "batch" of one index: the whole plan, so a worker loads a whole batch
+
+    def __len__(self) -> int:
+        total = self.generator.total_batches
+        if total is None:
+            raise TypeError("an endless generator (repeat=True) has no length")
+        return total - self.start_batch
+
+
+def to_torch(value: Any, channels_last: bool) -> Any:
+    """A numpy batch value as torch: images (B,H,W,C) to NCHW unless `channels_last`, strings as lists."""
+    if isinstance(value, dict):
+        return {key: to_torch(item, channels_last) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(to_torch(item, channels_last) for item in value)
+    if value.dtype.kind in "US":
+        return [tuple(s for s in row if s) for row in value.tolist()] if value.ndim == 2 else value.tolist()
+    if value.dtype.kind == "O":
+        return value.tolist()
+    if value.ndim == 4 and not channels_last:
+        value = value.transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(value))
+
+
+def to_numpy(value: Any, channels_last: bool = False) -> Any:
+    """The inverse of ``to_torch``: the numpy batch the core would give (NHWC, str arrays)."""
+    if isinstance(value, dict):
+        return {key: to_numpy(item, channels_last) for key, item in value.items()}
+    if isinstance(value, torch.Tensor):
+        array = value.numpy()
+        return array.transpose(0, 2, 3, 1) if array.ndim == 4 and not channels_last else array
+    if isinstance(value, list) and value and isinstance(value[0], tuple):
+        return label_array(value)
+    if isinstance(value, list):
+        return np.array(value, dtype=str) if all(isinstance(v, str) for v in value) else np.asarray(value)
+    if isinstance(value, tuple):
+        return tuple(to_numpy(item, channels_last) for item in value)
+    return value
+
+
+class PlanCollator:
+    """Runs in the worker: selects the structure and converts the numpy batch to tensors."""
+
+    def __init__(self, structure: Structure, channels_last: bool, batch: bool):
+        self.structure, self.channels_last, self.batch = structure, channels_last, batch
+
+    def __call__(self, items: list[tuple[int, dict | None, list]]) -> tuple[int, Any, list]:
+        (epoch, batch, failures), = items
+        if batch is None:
+            return epoch, None, failures
+        return epoch, to_torch(select_structure(batch, self.structure), self.channels_last), failures
+
+
+class PlanLoader(DataLoader):
+    """A DataLoader over a plan that counts absorbed failures per epoch and can unbatch."""
+
+    def __init__(self, *args: Any, on_error: str, unbatch: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.on_error, self.unbatch = on_error, unbatch
+
+    def __iter__(self) -> Iterator[Any]:
+        failures = EpochFailures(self.on_error)
+        try:
+            for epoch, batch, absorbed in super().__iter__():
+                failures.record(epoch, absorbed)
+                if batch is None:
+                    continue
+                if self.unbatch:
+                    yield from _unbatch(batch)
+                else:
+                    yield batch
+        finally:
+            failures.close()
+
+
+def _unbatch(batch: Any) -> Iterator[Any]:
+    size = _batch_size(batch)
+    for i in range(size):
+        yield _item(batch, i)
+
+
+def _batch_size(batch: Any) -> int:
+    if isinstance(batch, dict):
+        return _batch_size(next(iter(batch.values())))
+    if isinstance(batch, tuple):
+        return _batch_size(batch[0])
+    return len(batch)
+
+
+def _item(batch: Any, i: int) -> Any:
+    if isinstance(batch, dict):
+        return {key: _item(value, i) for key, value in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_item(value, i) for value in batch)
+    return batch[i]
+
+
+def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
+                  rank: int, world_size: int, channels_last: bool, num_workers: int = 0, **loader_options: Any) -> PlanLoader:
+    """The DataLoader executing `generator`'s plan; `loader_options` go to DataLoader (pin_memory, prefetch_factor, ...)."""
+    sampler = PlanBatchSampler(generator, start_batch, rank, world_size, load)
+    return PlanLoader(PlanDataset(generator.sample_loader, load), batch_sampler=sampler, num_workers=num_workers,
+                      collate_fn=PlanCollator(structure, channels_last, batch), on_error=generator.on_error,
+                      unbatch=not batch, **loader_options)
