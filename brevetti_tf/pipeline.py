@@ -46,7 +46,7 @@ class PlanBatches:
     def plan(self, step: int, part: int) -> BatchPlan:
         """The plan of slice `part` of pipeline step `step` (global batch start + step)."""
         rank, world_size = self.slices[part]
-        return next(self.generator._batch_plans(self.start + step, rank, world_size, with_params=self.load))
+        return next(self.generator.batch_plans(self.start + step, rank, world_size, with_params=self.load))
 
     def batch(self, plan: BatchPlan) -> dict | None:
         batch, failures = load_batch(self.loader, plan, self.load)
@@ -63,7 +63,7 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     element per slice in order (one slice for a plain or rank-sharded pipeline; a
     ``tf.distribute`` input pipeline feeding several local replicas yields one per replica).
     """
-    generator._batch_plans(start_batch, slices[0][0], slices[0][1], with_params=load)  # validates the arguments
+    generator.batch_plans(start_batch, slices[0][0], slices[0][1], with_params=load)  # validates the arguments
     batches = PlanBatches(generator, load, start_batch, slices)
     spec = _element_spec(generator, batches, structure)
     flat_spec = tf.nest.flatten(spec)
@@ -94,7 +94,7 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
 
 def _element_spec(generator: CoreGenerator, batches: PlanBatches, structure: Structure):
     """The output's TensorSpecs, from the first loadable batch and the actions' declared static shapes."""
-    for plan in itertools.islice(generator._batch_plans(batches.start, 0, 1, with_params=batches.load), 8):
+    for plan in itertools.islice(generator.batch_plans(batches.start, 0, 1, with_params=batches.load), 8):
         values, _ = load_batch(batches.loader, plan, batches.load)
         if values is not None:
             spec = batch_spec(values, declared_shapes(generator.actions) if batches.load else {})

@@ -38,10 +38,10 @@ class PlanBatchSampler(Sampler):
     def __init__(self, generator: CoreGenerator, start_batch: int, rank: int, world_size: int, load: bool):
         self.generator, self.start_batch, self.rank, self.world_size = generator, start_batch, rank, world_size
         self.load = load
-        self.generator._batch_plans(start_batch, rank, world_size, with_params=load)  # validates the arguments now
+        self.generator.batch_plans(start_batch, rank, world_size, with_params=load)  # validates the arguments now
 
     def __iter__(self) -> Iterator[list[BatchPlan]]:
-        for plan in self.generator._batch_plans(self.start_batch, self.rank, self.world_size, with_params=self.load):
+        for plan in self.generator.batch_plans(self.start_batch, self.rank, self.world_size, with_params=self.load):
             yield [plan]  # a "batch" of one index: the whole plan, so a worker loads a whole batch
 
     def __len__(self) -> int:
