@@ -1,0 +1,67 @@
+"""`DataSettings`: every setting that fixes a job's data, from listing to batches, as one typed block.
+
+A job's settings embed it (``data: DataSettings``) so that the same block, read back from a job
+definition or a JSON file, rebuilds exactly the same batches in any framework (the demo job and
+``brevetti fingerprint`` both build their generators here).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pydantic import Field
+
+from .dataset import Dataset, get_image_samples
+from .frameworks import adapter
+from .generator import DataGenerator, category_classes
+from .settings import JobSettings
+from .split import SampleSplit
+
+
+class DataSettings(JobSettings):
+    """Datasets, classes, split and pipeline of a training job."""
+
+    datasets: list[str] = Field(default_factory=list, description="Folders or s3:// URIs; empty: the job's datasets")
+    classes: list[str] | None = Field(None, description="Class names; None: every category found")
+    class_mapping: dict[str, str | list[str]] | None = Field(None, description="Folder name -> class(es)")
+    split: SampleSplit = Field(default_factory=lambda: SampleSplit(seed=0), description="Train/devel split")
+    batch_size: int = Field(32, ge=1, description="Samples per batch")
+    shuffle: bool = Field(True, description="Shuffle the training order each epoch")
+    seed: int = Field(0, ge=0, description="Seed of the plan: order and every augmentation parameter")
+    image: dict[str, Any] = Field(default_factory=lambda: {"target_size": [224, 224], "antialias": True,
+                                                            "rescale": "imagenet"}, description="ImagePipeline settings")
+    augmentation: dict[str, Any] | None = Field(default_factory=dict,
+                                                description="ImageAugmenter settings; null: no augmentation")
+
+    def dataset_list(self, job_datasets: list[Dataset] = ()) -> list[Dataset]:
+        """`datasets` as Dataset objects, or the job's own datasets when none are set."""
+        if self.datasets:
+            return [Dataset(bucket=bucket) for bucket in self.datasets]
+        if not job_datasets:
+            raise ValueError("no datasets: set data.datasets (folders or s3:// URIs) or give the job datasets")
+        return list(job_datasets)
+
+    def samples(self, job_datasets: list[Dataset] = (), id_path: str | None = None) -> pd.DataFrame:
+        """The sample table with a purpose per sample (the split cached at `id_path` when given)."""
+        table = get_image_samples(self.dataset_list(job_datasets), class_mapping=self.class_mapping,
+                                  classes=self.classes)
+        if id_path is not None:
+            return self.split.update_unassigned(table, id_path=id_path)
+        return self.split.assign(table, remainder="devel")
+
+    def generator(self, samples: pd.DataFrame, framework: str = "numpy", purpose: str | None = "train",
+                  augment: bool = True, **overrides: Any) -> DataGenerator:
+        """The image generator over `samples` of `purpose` (all when None) in `framework`'s flavour."""
+        classes = self.class_names(samples)  # from the whole table, so every purpose encodes alike
+        if purpose is not None:
+            samples = samples[samples["purpose"] == purpose].reset_index(drop=True)
+        settings = {"batch_size": self.batch_size, "shuffle": self.shuffle, "seed": self.seed, **overrides}
+        return adapter(framework).build_image_data_generator(
+            samples, classes=classes, image=self.image,
+            augmentation=self.augmentation if augment else None, **settings)
+
+    def class_names(self, samples: pd.DataFrame) -> list[str]:
+        """`classes`, or the sorted labels of the samples' categories."""
+        if self.classes is not None:
+            return list(self.classes)
+        return category_classes(samples["category"])
