@@ -18,12 +18,13 @@ _EXPORTS = {
     "Dataset": "dataset", "get_image_samples": "dataset", "SampleSplit": "split",
     # plans
     "DataGenerator": "generator", "StratifiedSampler": "generator",
-    "build_image_data_generator": "generator", "Action": "actions",
+    "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "batching",
+    "SampleError": "batching", "DataSettings": "data_settings", "generate_vials": "demo.vials",
     # kernels
     "OneHotEncoder": "encoding", "ImagePipeline": "image.pipeline", "SegmentationLoader": "segmentation",
     "ImageAugmenter": "augment.augmenter", "RandomTransformer": "augment.transform",
     "ImageNoise": "augment.noise", "ImageFiltering": "augment.filtering",
-    "ImageDeformation": "augment.deformation", "tile2d": "image.tile",
+    "ImageDeformation": "augment.deformation", "tile2d": "image.tile", "ImageDecodeError": "image.decode",
 }
 
 __all__ = sorted(_EXPORTS)
