@@ -33,6 +33,9 @@ class ImageDecodeError(ValueError):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self):  # travels intact from worker processes
+        return type(self), (self.path, self.reason)
+
 
 def check_color_mode(color_mode: str) -> int:
     """The channel count of `color_mode`; ValueError naming the accepted modes otherwise."""
