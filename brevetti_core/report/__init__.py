@@ -1,0 +1,43 @@
+"""The job report: ``artifacts/report.html``, one self-contained page showing a job's run at a glance.
+
+``gather`` (data.py) reads the job folder's files, ``render`` (render.py) turns them into HTML and
+``write_report`` does both. ``record_samples`` and ``record_first_batch`` (record.py) are called by
+a running job to add its sample table and first batch.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from ..io_tools import IoTools, io_tools, join
+from .data import ReportData, gather
+from .record import record_first_batch, record_samples
+from .render import render
+
+__all__ = ["ReportData", "gather", "record_first_batch", "record_samples", "render", "write_report"]
+
+REPORT_FILE = "report.html"
+
+log = logging.getLogger(__name__)
+
+
+def write_report(job: Any, errors: str = "raise", io: IoTools = io_tools) -> str | None:
+    """Write `<job folder>/artifacts/report.html` for a Job or a job folder; returns its path.
+
+    With ``errors="warn"`` (for job completion) a failure is logged as a warning and None is
+    returned, so the report can never fail the job it describes.
+    """
+    if errors not in ("raise", "warn"):
+        raise ValueError(f"errors must be 'raise' or 'warn', got {errors!r}")
+    folder = os.fspath(job) if isinstance(job, (str, os.PathLike)) else job.job_dir
+    try:
+        path = join(folder, "artifacts", REPORT_FILE)
+        io.write_file(path, render(gather(folder, io)))
+    except Exception as error:
+        if errors == "raise":
+            raise
+        log.warning("Could not write the job report for %s: %s: %s", folder, type(error).__name__, error)
+        return None
+    log.info("Wrote job report %s", path)
+    return path

@@ -1,0 +1,229 @@
+"""What the job report shows, gathered from a job folder's files (no HTML here).
+
+Sources, all optional except the folder itself: ``info.json`` (the definition),
+``artifacts/output.json`` (job, settings, seeds, metrics, environment), ``artifacts/status.json``,
+``artifacts/progress.jsonl`` (one record per epoch), ``artifacts/report/samples.jsonl`` (the sample
+table, from `record_samples`) and ``artifacts/report/first_batch/`` (facets of the first batch, from
+`record_first_batch`). A file that is missing leaves its section empty; a file that cannot be
+read is listed under `problems` (and logged) instead of failing the whole report.
+"""
+from __future__ import annotations
+
+import datetime
+import io as _io
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from ..facets import ATLAS_FILE, RECORDS_FILE, placeholder
+from ..io_tools import IoTools, io_tools, join
+from ..pivot import MISSING, pivot_data
+
+REPORT_DIR = "report"
+SAMPLES_FILE = "samples.jsonl"
+FIRST_BATCH_DIR = "first_batch"
+SAMPLE_COLUMNS = ("category", "folder", "path", "etag", "bucket", "dataset", "dataset_id", "purpose")
+DEVEL_PREFIXES = ("val_", "devel_")
+NOT_METRICS = ("epoch", "time")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tile:
+    """One thumbnail of the first batch: PNG bytes, a caption and the sample's error (or None)."""
+
+    png: bytes
+    caption: str
+    error: str | None = None
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows; tables are DataFrames, absent sources are None."""
+
+    job_dir: str
+    job: dict
+    status: dict | None = None
+    metrics: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    progress: pd.DataFrame | None = None
+    samples: pd.DataFrame | None = None
+    first_batch: list[Tile] | None = None
+    problems: list[str] = field(default_factory=list)
+    generated: str = ""
+
+    @property
+    def curves(self) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """{metric: {"train" | "devel": (epochs, values)}}: progress metrics paired by their val_/devel_ prefix."""
+        if self.progress is None:
+            return {}
+        curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        epochs = self.progress["epoch"].to_numpy(dtype=float)
+        for column in self.progress.columns:
+            values = pd.to_numeric(self.progress[column], errors="coerce")
+            if column in NOT_METRICS or values.isna().all():
+                continue
+            prefix = next((p for p in DEVEL_PREFIXES if column.startswith(p)), None)
+            name, role = (column[len(prefix):], "devel") if prefix else (column, "train")
+            curves.setdefault(name, {})[role] = (epochs, values.to_numpy(dtype=float))
+        order = {"loss": 0, "accuracy": 1, "acc": 1}
+        return {name: dict(sorted(roles.items(), key=lambda item: item[0] != "train"))
+                for name, roles in sorted(curves.items(), key=lambda item: (order.get(item[0], 2), item[0]))}
+
+    @property
+    def dataset_counts(self) -> pd.DataFrame:
+        """One row per dataset of the job or of the samples: name, id, bucket, number of samples."""
+        datasets = pd.DataFrame(self.job.get("datasets") or [], columns=["name", "id", "bucket"]).astype(object)
+        if self.samples is None:
+            return datasets.assign(samples=pd.NA)
+        named = self.samples if "dataset" in self.samples.columns else self.samples.assign(dataset=pd.NA)
+        counted = named.groupby("dataset_id", dropna=False).agg(name=("dataset", "first"), samples=("dataset", "size"))
+        counted = counted.reset_index().rename(columns={"dataset_id": "id"}).astype({"id": object, "name": object})
+        merged = datasets.merge(counted, on="id", how="outer", suffixes=("", "_samples"), sort=False)
+        merged["name"] = merged["name"].fillna(merged.pop("name_samples"))
+        merged["samples"] = merged["samples"].fillna(0).astype(int)
+        return merged[["name", "id", "bucket", "samples"]]
+
+    @property
+    def pivot(self) -> pd.DataFrame | None:
+        """Samples per label (rows) and purpose (columns) with a total column; the last row counts unique samples."""
+        if self.samples is None:
+            return None
+        samples = self.samples if "purpose" in self.samples.columns else self.samples.assign(purpose="all")
+        data = pivot_data(samples, ["category", "purpose"])
+        table = data.pivot_table(index="category", columns="purpose", values="count", aggfunc="sum", fill_value=0)
+        table["total"] = table.sum(axis=1)
+        unique = data.drop_duplicates("id").groupby("purpose")["count"].sum()
+        table.loc["samples (unique)"] = [*unique.reindex(table.columns[:-1], fill_value=0), int(unique.sum())]
+        table.columns.name = None
+        return table.astype(int)
+
+    @property
+    def duplicates(self) -> pd.DataFrame | None:
+        """Groups of byte-identical samples (same etag): etag, count, purposes, paths; largest groups first."""
+        if self.samples is None or "etag" not in self.samples.columns:
+            return None
+        samples = self.samples.assign(purpose=self.samples["purpose"] if "purpose" in self.samples else MISSING)
+        repeated = samples[samples.duplicated("etag", keep=False)]
+        groups = repeated.groupby("etag", sort=True).agg(
+            count=("etag", "size"),
+            purposes=("purpose", lambda p: ", ".join(sorted(p.fillna(MISSING).astype(str).unique()))),
+            paths=("path", lambda p: sorted(p.astype(str))),
+        ).reset_index()
+        return groups.sort_values(["count", "etag"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def gather(job_dir: str, io: IoTools = io_tools) -> ReportData:
+    """The report's data for the job folder `job_dir` (local path or URL); FileNotFoundError if it is not a job folder."""
+    artifacts = join(job_dir, "artifacts")
+    definition_path = join(job_dir, "info.json")
+    if not io.exists(job_dir) or not (io.exists(definition_path) or io.exists(artifacts)):
+        raise FileNotFoundError(f"no job folder at {job_dir} (expected info.json or artifacts/ in it)")
+    problems: list[str] = []
+    output = _read_json(io, join(artifacts, "output.json"), problems) or {}
+    definition = _read_json(io, definition_path, problems) or {}
+    data = ReportData(
+        job_dir=job_dir,
+        job=output.get("job") or definition,
+        status=_read_json(io, join(artifacts, "status.json"), problems),
+        metrics=output.get("output") or {},
+        environment=output.get("environment") or {},
+        problems=problems,
+        generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+    data.progress = _read_progress(io, join(artifacts, "progress.jsonl"), problems)
+    data.samples = _read_samples(io, join(artifacts, REPORT_DIR, SAMPLES_FILE), problems)
+    data.first_batch = _read_first_batch(io, join(artifacts, REPORT_DIR, FIRST_BATCH_DIR), problems)
+    return data
+
+
+def _problem(problems: list[str], message: str) -> None:
+    log.warning("Report: %s", message)
+    problems.append(message)
+
+
+def _read_json(io: IoTools, path: str, problems: list[str]) -> Any:
+    if not io.exists(path):
+        return None
+    try:
+        return json.loads(io.read_file(path))
+    except (ValueError, OSError) as error:
+        _problem(problems, f"{path} could not be read: {type(error).__name__}: {error}")
+        return None
+
+
+def _read_progress(io: IoTools, path: str, problems: list[str]) -> pd.DataFrame | None:
+    if not io.exists(path):
+        return None
+    records = []
+    for number, line in enumerate(io.read_file(path).decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("epoch"), (int, float)):
+                raise ValueError("expected a JSON object with a numeric 'epoch'")
+        except ValueError as error:
+            _problem(problems, f"{path} line {number} was skipped: {error}")
+            continue
+        records.append(record)
+    if not records:
+        return None
+    # A rerun appends its epochs again: the latest record of an epoch wins.
+    table = pd.DataFrame.from_records(records)
+    return table.drop_duplicates("epoch", keep="last").sort_values("epoch", kind="stable").reset_index(drop=True)
+
+
+def _read_samples(io: IoTools, path: str, problems: list[str]) -> pd.DataFrame | None:
+    if not io.exists(path):
+        return None
+    try:
+        table = pd.read_json(_io.BytesIO(io.read_file(path)), lines=True, dtype=False, convert_dates=False)
+        if "category" not in table.columns or "dataset_id" not in table.columns:
+            raise ValueError(f"needs 'category' and 'dataset_id' columns, has {list(table.columns)}")
+    except (ValueError, OSError) as error:
+        _problem(problems, f"{path} could not be read: {type(error).__name__}: {error}")
+        return None
+    table["category"] = table["category"].map(lambda c: tuple(c) if isinstance(c, list) else (c,))
+    return table
+
+
+def _read_first_batch(io: IoTools, folder: str, problems: list[str]) -> list[Tile] | None:
+    path = join(folder, RECORDS_FILE)
+    records = _read_json(io, path, problems)
+    if records is None:
+        return None
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        _problem(problems, f"{path} could not be read: expected a JSON list of sample records")
+        return None
+    side = max(1, math.ceil(math.sqrt(len(records))))
+    try:
+        atlas = np.asarray(Image.open(_io.BytesIO(io.read_file(join(folder, ATLAS_FILE)))).convert("RGB"))
+        size = atlas.shape[1] // side
+    except (OSError, ValueError) as error:
+        _problem(problems, f"first batch thumbnails {join(folder, ATLAS_FILE)} could not be read: "
+                           f"{type(error).__name__}: {error}")
+        atlas, size = None, 64
+    tiles = []
+    for index, record in enumerate(records):
+        row, col = divmod(index, side)
+        pixels = atlas[row * size:(row + 1) * size, col * size:(col + 1) * size] if atlas is not None else None
+        if pixels is None or pixels.shape[:2] != (size, size):
+            pixels = placeholder(size)
+        buffer = _io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="PNG")
+        tiles.append(Tile(buffer.getvalue(), _caption(record), record.get("error")))
+    return tiles
+
+
+def _caption(record: dict) -> str:
+    category = record.get("category")
+    labels = ", ".join(map(str, category)) if isinstance(category, list) else str(category or "")
+    return " · ".join(part for part in (labels, record.get("purpose")) if part)
