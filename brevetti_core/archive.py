@@ -100,8 +100,12 @@ class ModelArchive:
                 self._tar = tarfile.open(fileobj=raw, mode="r:gz")
             except _READ_ERRORS as error:
                 raise ModelArchiveError(f"{self.path} is not a readable tar.gz model archive: {error}") from error
-            hashes = self._hash_members()
-            self._load_metadata(hashes)
+            hashes, damage = self._hash_members()
+            if damage is not None and METADATA_FILE not in hashes:
+                raise damage
+            self._load_metadata(hashes)  # a damaged asset fails its hash check here, naming the asset
+            if damage is not None:
+                raise damage
         except BaseException:
             if self._tar is not None:
                 self._tar.close()
@@ -222,22 +226,30 @@ class ModelArchive:
             self._tar.addfile(_member(arcname, int(fs.info(fs_path)["size"])), reader)
         return reader.digest.hexdigest()
 
-    def _hash_members(self) -> dict[str, str]:
-        hashes, previous = {}, None
+    def _hash_members(self) -> tuple[dict[str, str], ModelArchiveError | None]:
+        """sha256 of every member, and the damage found past the last member (raised later, after the hash check)."""
+        hashes, previous, current = {}, None, None
         try:
             for member in self._tar:
+                current = member.name
                 if member.isfile():
                     digest = hashlib.sha256()
                     source = self._tar.extractfile(member)
                     for chunk in iter(lambda: source.read(_CHUNK), b""):
                         digest.update(chunk)
                     hashes[member.name] = "sha256:" + digest.hexdigest()
-                previous = member.name
+                previous, current = member.name, None
         except _READ_ERRORS as error:
-            where = f"after {previous!r}" if previous else "at its start"
-            raise ModelArchiveError(f"model archive {self.path} is corrupted {where} "
-                                    f"(reading the member that follows failed): {error}") from error
-        return hashes
+            where = f"in member {current!r}" if current else f"after member {previous!r}" if previous else "at its start"
+            raise ModelArchiveError(f"model archive {self.path} is corrupted {where}: {error}") from error
+        try:
+            # tarfile stops quietly at a garbled header; reading on to the end checks the gzip CRC.
+            for _ in iter(lambda: self._tar.fileobj.read(_CHUNK), b""):
+                pass
+        except _READ_ERRORS as error:
+            return hashes, ModelArchiveError(f"model archive {self.path} is corrupted in or after member "
+                                             f"{previous!r}: {error}")
+        return hashes, None
 
     def _load_metadata(self, hashes: dict[str, str]) -> None:
         if METADATA_FILE not in hashes:

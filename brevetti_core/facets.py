@@ -173,9 +173,9 @@ def sprite_atlas(images: np.ndarray) -> np.ndarray:
 
 
 def encode_jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
-    """JPEG bytes of an RGB uint8 array."""
+    """JPEG bytes of an RGB uint8 array, colour at full resolution (no chroma subsampling: thumbnails are small)."""
     buffer = _io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=quality)
+    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=quality, subsampling=0)
     return buffer.getvalue()
 
 
