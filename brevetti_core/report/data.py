@@ -185,7 +185,7 @@ def _read_samples(io: IoTools, path: str, problems: list[str]) -> pd.DataFrame |
     if not io.exists(path):
         return None
     try:
-        table = pd.read_json(_io.BytesIO(io.read_file(path)), lines=True, dtype=False, convert_dates=False)
+        table = pd.read_json(_io.BytesIO(io.read_file(path)), lines=True, dtype=False)
         if "category" not in table.columns or "dataset_id" not in table.columns:
             raise ValueError(f"needs 'category' and 'dataset_id' columns, has {list(table.columns)}")
     except (ValueError, OSError) as error:

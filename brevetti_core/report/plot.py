@@ -28,9 +28,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 def line_plot(title: str, series: Series, x_label: str = "epoch", y_label: str = "") -> str:
     """An SVG chart of each named (x, y) series as a line with points; NaN values leave a gap. Returns SVG text."""
-    points = {name: [(float(x), float(y)) for x, y in zip(xs, ys) if math.isfinite(float(y))]
-              for name, (xs, ys) in series.items()}
-    every = [p for values in points.values() for p in values]
+    segments = {name: _segments(xs, ys) for name, (xs, ys) in series.items()}
+    every = [p for parts in segments.values() for segment in parts for p in segment]
     if not every:
         raise ValueError(f"line_plot {title!r}: no finite values to draw")
     x_ticks = nice_ticks(min(x for x, _ in every), max(x for x, _ in every))
@@ -59,18 +58,30 @@ def line_plot(title: str, series: Series, x_label: str = "epoch", y_label: str =
     if y_label:
         parts.append(f'<text transform="translate(14 {top + plot_h / 2:.1f}) rotate(-90)" '
                      f'text-anchor="middle">{escape(y_label)}</text>')
-    for index, (name, values) in enumerate(points.items()):
+    for index, (name, lines) in enumerate(segments.items()):
         colour = COLOURS[index % len(COLOURS)]
-        coordinates = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
-        parts.append(f'<polyline points="{coordinates}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for x, y in values:
+        for line in lines:
+            coordinates = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in line)
+            parts.append(f'<polyline points="{coordinates}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y in (point for line in lines for point in line):
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}">'
                          f'<title>{escape(name)}: {y:.6g} at {escape(x_label)} {_label(x)}</title></circle>')
-        legend_x = left + plot_w - 110 * (len(points) - index)
+        legend_x = left + plot_w - 110 * (len(segments) - index)
         parts.append(f'<rect x="{legend_x}" y="14" width="12" height="12" fill="{colour}"/>'
                      f'<text x="{legend_x + 16}" y="24" class="legend">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _segments(xs: Sequence[float], ys: Sequence[float]) -> list[list[tuple[float, float]]]:
+    """The runs of consecutive finite points: a missing value breaks the line."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for x, y in zip(xs, ys):
+        if math.isfinite(float(y)):
+            runs[-1].append((float(x), float(y)))
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
 
 
 def _label(value: float) -> str:

@@ -90,7 +90,9 @@ def _empty(text: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
+    if value is None:
+        return '<td class="empty">–</td>'
+    if isinstance(value, bool):
         return f"<td>{escape(json.dumps(value))}</td>"
     if isinstance(value, (int, float)):
         return f'<td class="num">{value:.6g}</td>' if isinstance(value, float) else f'<td class="num">{value}</td>'
