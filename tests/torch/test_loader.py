@@ -1,0 +1,163 @@
+"""brevetti_torch DataLoaders: layout, strings, start methods, DataLoader options, resume, sharding and errors.
+
+Byte parity with get_dataset_numpy() over the whole pipeline matrix lives in tests/parity; here each
+test checks one property of the loader itself. Loaders with workers get a `timeout`, so a worker
+that hangs fails the test instead of blocking the suite. (A DataLoader iterator whose worker raised
+takes torch 5 s per worker to collect: the error tests use one worker, or none.)
+"""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from brevetti_core.batching import SampleError
+from brevetti_torch.pipeline import to_numpy
+
+from conftest import WORKER_TIMEOUT_S
+
+
+def numpy_batches(generator, **options):
+    return list(generator.get_dataset_numpy(**options))
+
+
+def assert_same_images(torch_batches, numpy_batches_, channels_last=False):
+    assert len(torch_batches) == len(numpy_batches_)
+    for (img, onehot), (expected_img, expected_onehot) in zip(torch_batches, numpy_batches_):
+        layout = expected_img if channels_last else expected_img.transpose(0, 3, 1, 2)
+        assert img.numpy().tobytes() == np.ascontiguousarray(layout).tobytes() and img.shape == layout.shape
+        assert onehot.numpy().tobytes() == expected_onehot.tobytes()
+
+
+def test_get_dataset_is_a_dataloader_of_nchw_float_tensors(make_generator):
+    generator = make_generator()
+    loader = generator.get_dataset()
+    assert isinstance(loader, DataLoader)
+    img, onehot = next(iter(loader))
+    assert isinstance(img, torch.Tensor) and img.dtype == torch.float32 and img.shape == (6, 3, 24, 24)
+    assert onehot.shape == (6, 4)
+    assert_same_images(list(loader), numpy_batches(generator))
+
+
+def test_channels_last_gives_nhwc_tensors(make_generator):
+    generator = make_generator()
+    batches = list(generator.get_dataset(channels_last=True))
+    assert batches[0][0].shape == (6, 24, 24, 3)
+    assert_same_images(batches, numpy_batches(generator), channels_last=True)
+
+
+def test_strings_are_lists_and_label_tuples_lists_of_tuples(make_generator, samples):
+    generator = make_generator()
+    paths, category = next(iter(generator.get_samples(structure=("path", "category"))))
+    expected = next(generator.get_samples_numpy(structure=("path", "category")))[0]
+    assert paths == expected.tolist() and all(isinstance(p, str) for p in paths)
+    assert isinstance(category, list) and all(isinstance(c, tuple) for c in category)
+    assert category == [tuple(samples.set_index("path").loc[p, "category"]) for p in paths]
+
+
+def test_unbatched_dataset_yields_one_sample_at_a_time(make_generator):
+    generator = make_generator()
+    samples = list(generator.get_dataset(batch=False))
+    batches = numpy_batches(generator)
+    assert len(samples) == sum(len(img) for img, _ in batches)
+    img, onehot = samples[7]
+    assert img.shape == (3, 24, 24) and np.array_equal(img.numpy(), batches[1][0][1].transpose(2, 0, 1))
+    assert np.array_equal(onehot.numpy(), batches[1][1][1])
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_workers_started_by_either_start_method_give_the_numpy_batches(make_generator, start_method):
+    generator = make_generator(repeat=2)
+    loader = generator.get_dataset(num_workers=2, multiprocessing_context=start_method, timeout=WORKER_TIMEOUT_S)
+    assert_same_images(list(loader), numpy_batches(generator))
+
+
+def test_dataloader_options_pass_through(make_generator):
+    loader = make_generator().get_dataset(num_workers=1, persistent_workers=True, prefetch_factor=3,
+                                          pin_memory=True, timeout=WORKER_TIMEOUT_S)
+    assert (loader.num_workers, loader.persistent_workers, loader.prefetch_factor) == (1, True, 3)
+    assert loader.pin_memory and loader.timeout == WORKER_TIMEOUT_S
+
+
+def test_persistent_workers_serve_every_epoch_the_same_batches(make_generator):
+    generator = make_generator()
+    loader = generator.get_dataset(num_workers=1, persistent_workers=True, timeout=WORKER_TIMEOUT_S)
+    first = list(loader)
+    workers = [worker.pid for worker in loader._iterator._workers]
+    second = list(loader)
+    assert [worker.pid for worker in loader._iterator._workers] == workers
+    assert_same_images(first, numpy_batches(generator))
+    assert_same_images(second, numpy_batches(generator))
+
+
+@pytest.mark.parametrize("start_batch", [1, 3, 5])
+def test_resume_at_start_batch_gives_the_tail_of_the_full_run(make_generator, start_batch):
+    generator = make_generator(repeat=2)  # 4 batches per epoch: 3 and 5 resume inside the second epoch
+    full = [to_numpy(batch) for batch in generator.get_dataset()]
+    resumed = [to_numpy(batch) for batch in generator.get_dataset(start_batch=start_batch, num_workers=1,
+                                                                  timeout=WORKER_TIMEOUT_S)]
+    assert len(resumed) == len(full) - start_batch == len(generator.get_dataset(start_batch=start_batch))
+    for (img, onehot), (expected_img, expected_onehot) in zip(resumed, full[start_batch:]):
+        assert img.tobytes() == expected_img.tobytes() and onehot.tobytes() == expected_onehot.tobytes()
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_rank_slices_concatenate_to_the_global_batch(make_generator, world_size):
+    generator = make_generator(batch_size=5)  # 4 batches of 5: every rank's slice holds a sample
+    ranks = [list(generator.get_dataset(rank=rank, world_size=world_size, structure=("path", "img")))
+             for rank in range(world_size)]
+    for number, (paths, img) in enumerate(numpy_batches(generator, structure=("path", "img"))):
+        slices = [shard[number] for shard in ranks]
+        assert [p for s in slices for p in s[0]] == paths.tolist()
+        assert torch.cat([s[1] for s in slices]).numpy().tobytes() == img.transpose(0, 3, 1, 2).tobytes()
+
+
+def test_a_rank_whose_slice_is_empty_skips_that_batch(make_generator):
+    generator = make_generator()  # 20 samples: batches of 6, 6, 6 and 2, so rank 2 of 3 gets nothing of the last
+    sizes = [[len(paths) for paths in generator.get_dataset(rank=rank, world_size=3, structure="path")]
+             for rank in range(3)]
+    assert sizes == [[2, 2, 2, 1], [2, 2, 2, 1], [2, 2, 2]]
+
+
+def test_a_bad_image_in_a_worker_raises_in_the_main_process_naming_file_and_position(make_generator, samples,
+                                                                                      tmp_path):
+    bad = tmp_path / "good" / "broken.bmp"
+    bad.parent.mkdir()
+    bad.write_bytes(b"BM" + bytes(100))
+    table = samples.copy()
+    table.loc[9, "path"] = str(bad)
+    generator = make_generator(samples=table, shuffle=False)
+    loader = generator.get_dataset(num_workers=1, timeout=WORKER_TIMEOUT_S)
+    with pytest.raises(SampleError, match=rf"ImagePipeline.*failed on sample 9 \(path '{bad}'\) at epoch 0, "
+                                          rf"batch 1, position 3"):
+        list(loader)
+
+
+def test_a_good_file_is_not_blamed_for_a_bad_neighbour(make_generator, samples, tmp_path):
+    bad = tmp_path / "broken.bmp"
+    Image.new("RGB", (8, 8)).save(bad)
+    bad.write_bytes(bad.read_bytes()[:40])  # a valid header, truncated pixels
+    table = samples.copy()
+    table.loc[0, "path"] = str(bad)
+    generator = make_generator(samples=table, shuffle=False)
+    with pytest.raises(SampleError) as raised:
+        list(generator.get_dataset())
+    assert str(bad) in str(raised.value) and "batch 0, position 0" in str(raised.value)
+    assert str(samples.loc[1, "path"]) not in str(raised.value)
+
+
+def test_rank_not_below_world_size_is_a_clear_error(make_generator):
+    with pytest.raises(ValueError, match=r"rank must be in \[0, world_size=2\), got rank=2"):
+        make_generator().get_dataset(rank=2, world_size=2)
+
+
+def test_start_batch_past_the_end_is_a_clear_error(make_generator):
+    generator = make_generator()
+    with pytest.raises(ValueError, match=r"start_batch must be in \[0, 4\] .*got 5"):
+        generator.get_dataset(start_batch=5)
+
+
+def test_an_unknown_structure_key_is_a_clear_error_naming_the_available_keys(make_generator):
+    loader = make_generator().get_dataset(structure=("img", "label"))
+    with pytest.raises(KeyError, match=r"structure key 'label' is not in the output; available keys: .*'onehot'"):
+        next(iter(loader))
