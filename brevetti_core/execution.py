@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -67,16 +67,34 @@ def declared_shapes(actions) -> dict[str, tuple]:
     return shapes
 
 
-def batch_spec(example: Batch, declared: Mapping[str, tuple]) -> dict[str, tuple[tuple, np.dtype]]:
-    """(shape with a None batch dimension, dtype) per key of an example batch; declared shapes win over the example's."""
-    spec = {}
-    for key, value in example.items():
-        value = np.asarray(value)
-        shape = (None, *declared[key]) if key in declared and len(declared[key]) == value.ndim - 1 else (None, *value.shape[1:])
-        if value.dtype.kind in "US":
-            shape = (None,) * value.ndim  # label tuples vary in length from batch to batch
-        spec[key] = (shape, value.dtype)
-    return spec
+class ArraySpec(NamedTuple):
+    """The spec of one batched array: shape with a None batch dimension (None where sizes vary), dtype."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
+def batch_spec(example: Batch, declared: Mapping[str, tuple]) -> dict[str, Any]:
+    """Per key of an example batch its ArraySpec (a tuple/dict of them for tuple/dict values, e.g. per-ROI images).
+
+    Declared static shapes win over the example's.
+    """
+    return {key: _value_spec(value, declared.get(key)) for key, value in example.items()}
+
+
+def _value_spec(value: Any, declared: tuple | None) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _value_spec(item, None) for key, item in value.items()}
+    if isinstance(value, tuple):
+        per_part = declared if declared and len(declared) == len(value) and all(
+            isinstance(part, tuple) for part in declared) else (None,) * len(value)
+        return tuple(_value_spec(item, part) for item, part in zip(value, per_part))
+    value = np.asarray(value)
+    if value.dtype.kind in "US":
+        return ArraySpec((None,) * value.ndim, value.dtype)  # label tuples vary in length from batch to batch
+    if declared is not None and len(declared) == value.ndim - 1 and not any(isinstance(d, tuple) for d in declared):
+        return ArraySpec((None, *declared), value.dtype)
+    return ArraySpec((None, *value.shape[1:]), value.dtype)
 
 
 def fingerprint(batch: Any) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from brevetti_core.batching import BatchPlan
-from brevetti_core.execution import EpochFailures, batch_spec, declared_shapes, load_batch
+from brevetti_core.execution import ArraySpec, EpochFailures, batch_spec, declared_shapes, load_batch
 from brevetti_core.generator import DataGenerator as CoreGenerator
 from brevetti_core.structure import Structure, select_structure
 
@@ -83,7 +83,8 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     total = generator.total_batches
     steps = tf.data.Dataset.range(ENDLESS if total is None else total - start_batch)
     parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(slices)).map(lambda part: (step, part)))
-    dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls, deterministic=True)
+    dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls,
+                        deterministic=None if num_parallel_calls is None else True)
     dataset = dataset.filter(lambda *values: tf.shape(tf.nest.flatten(values)[0])[0] > 0)
     if not batch:
         dataset = dataset.unbatch()
@@ -98,9 +99,18 @@ def _element_spec(generator: CoreGenerator, batches: PlanBatches, structure: Str
         values, _ = load_batch(batches.loader, plan, batches.load)
         if values is not None:
             spec = batch_spec(values, declared_shapes(generator.actions) if batches.load else {})
-            specs = {key: tf.TensorSpec(shape, tf_dtype(dtype), name=str(key)) for key, (shape, dtype) in spec.items()}
+            specs = {key: _tensor_spec(value, str(key)) for key, value in spec.items()}
             return select_structure(specs, structure)
     raise ValueError("cannot build the tf.data pipeline: the first batches have no loadable sample")
+
+
+def _tensor_spec(spec: Any, name: str) -> Any:
+    """An ArraySpec (or a tuple/dict of them) as tf.TensorSpecs."""
+    if isinstance(spec, ArraySpec):
+        return tf.TensorSpec(spec.shape, tf_dtype(spec.dtype), name=name)
+    if isinstance(spec, dict):
+        return {key: _tensor_spec(item, f"{name}.{key}") for key, item in spec.items()}
+    return tuple(_tensor_spec(item, f"{name}.{i}") for i, item in enumerate(spec))
 
 
 def to_numpy(value: Any) -> Any:
