@@ -107,11 +107,14 @@ class ReportData:
 
     @property
     def duplicates(self) -> pd.DataFrame | None:
-        """Groups of byte-identical samples (same etag): etag, count, purposes, paths; largest groups first."""
+        """Groups of byte-identical samples (same etag): etag, count, purposes, paths (within their dataset); largest first."""
         if self.samples is None or "etag" not in self.samples.columns:
             return None
         samples = self.samples.assign(purpose=self.samples["purpose"] if "purpose" in self.samples else MISSING)
         repeated = samples[samples.duplicated("etag", keep=False)]
+        if "bucket" in repeated.columns:
+            repeated = repeated.assign(path=[path[len(bucket):].lstrip("/") if path.startswith(str(bucket)) else path
+                                             for path, bucket in zip(repeated["path"], repeated["bucket"])])
         groups = repeated.groupby("etag", sort=True).agg(
             count=("etag", "size"),
             purposes=("purpose", lambda p: ", ".join(sorted(p.fillna(MISSING).astype(str).unique()))),
