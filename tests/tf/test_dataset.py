@@ -1,0 +1,138 @@
+"""brevetti_tf datasets: element_spec, strings, resume, sharding, input contexts and errors.
+
+Byte parity with get_dataset_numpy() over the whole pipeline matrix lives in tests/parity; here each
+test checks one property of the tf.data pipeline itself.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from brevetti_core.batching import SampleError
+from brevetti_tf.pipeline import to_numpy
+
+
+def test_element_spec_has_the_static_image_shape_and_dtypes(make_tf_generator):
+    dataset = make_tf_generator(image={"target_size": (64, 64)}).get_dataset()
+    assert isinstance(dataset, tf.data.Dataset)
+    img, onehot = dataset.element_spec
+    assert (img.shape.as_list(), img.dtype) == ([None, 64, 64, 3], tf.float32)
+    assert (onehot.shape.as_list(), onehot.dtype) == ([None, 4], tf.float32)
+
+
+def test_batches_have_the_spec_shapes(make_tf_generator):
+    img, onehot = next(iter(make_tf_generator(image={"target_size": (64, 64)}).get_dataset()))
+    assert img.shape == (6, 64, 64, 3) and onehot.shape == (6, 4)
+
+
+def test_get_samples_gives_every_column_as_strings_with_label_tuples_two_dimensional(make_tf_generator, tf_samples):
+    spec = make_tf_generator().get_samples().element_spec
+    assert sorted(spec) == sorted(tf_samples.columns)
+    assert all(s.dtype == tf.string for s in spec.values())
+    assert spec["path"].shape.as_list() == [None] and spec["category"].shape.as_list() == [None, None]
+
+
+def test_strings_come_back_as_the_table_values(make_tf_generator, tf_samples):
+    generator = make_tf_generator()
+    path, category = next(iter(generator.get_samples(structure=("path", "category"))))
+    expected_path, expected_category = next(generator.get_samples_numpy(structure=("path", "category")))
+    assert [p.decode() for p in path.numpy()] == expected_path.tolist()
+    assert to_numpy(category).tolist() == expected_category.tolist()
+
+
+def test_per_roi_images_have_a_spec_each(make_tf_generator):
+    image = {"rois": [((0, 0), (16, 24)), ((8, 8), (32, 32))], "roi_mode": None, "target_size": (12, 12)}
+    (first, second), onehot = make_tf_generator(image=image).get_dataset().element_spec
+    assert first.shape.as_list() == second.shape.as_list() == [None, 12, 12, 3]
+
+
+def test_unbatched_dataset_yields_samples_with_the_static_shape(make_tf_generator):
+    generator = make_tf_generator()
+    dataset = generator.get_dataset(batch=False)
+    assert dataset.element_spec[0].shape.as_list() == [24, 24, 3]
+    samples = list(dataset)
+    first_batch = next(generator.get_dataset_numpy())
+    assert len(samples) == 20 and np.array_equal(samples[2][0].numpy(), first_batch[0][2])
+
+
+@pytest.mark.parametrize("start_batch", [1, 3, 5])
+def test_resume_at_start_batch_gives_the_tail_of_the_full_run(make_tf_generator, start_batch):
+    generator = make_tf_generator(repeat=2)  # 4 batches per epoch: 3 and 5 resume inside the second epoch
+    full = [to_numpy(batch) for batch in generator.get_dataset()]
+    resumed = [to_numpy(batch) for batch in generator.get_dataset(start_batch=start_batch)]
+    assert len(resumed) == len(full) - start_batch
+    for (img, onehot), (expected_img, expected_onehot) in zip(resumed, full[start_batch:]):
+        assert img.tobytes() == expected_img.tobytes() and onehot.tobytes() == expected_onehot.tobytes()
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_rank_slices_concatenate_to_the_global_batch(make_tf_generator, world_size):
+    generator = make_tf_generator(batch_size=5)  # 4 batches of 5: every rank's slice holds a sample
+    ranks = [[to_numpy(b) for b in generator.get_dataset(rank=rank, world_size=world_size, structure=("path", "img"))]
+             for rank in range(world_size)]
+    for number, (paths, img) in enumerate(generator.get_dataset_numpy(structure=("path", "img"))):
+        slices = [shard[number] for shard in ranks]
+        assert [p for s in slices for p in s[0].tolist()] == paths.tolist()
+        assert np.concatenate([s[1] for s in slices]).tobytes() == img.tobytes()
+
+
+def test_a_rank_whose_slice_is_empty_skips_that_batch(make_tf_generator):
+    generator = make_tf_generator()  # 20 samples: batches of 6, 6, 6 and 2, so rank 2 of 3 gets nothing of the last
+    sizes = [[len(paths) for paths in generator.get_dataset(rank=rank, world_size=3, structure="path")]
+             for rank in range(3)]
+    assert sizes == [[2, 2, 2, 1], [2, 2, 2, 1], [2, 2, 2]]
+
+
+class TwoReplicaContext(tf.distribute.InputContext):
+    """The input context of a single pipeline feeding two replicas (as MirroredStrategy over two devices)."""
+
+    def __init__(self):
+        super().__init__(num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)
+
+
+def test_an_input_context_yields_each_replicas_slice_in_turn_keeping_empty_slices(make_tf_generator):
+    generator = make_tf_generator(batch_size=19, repeat=2)  # batches of 19 and 1: the second replica's slice of 1 is empty
+    elements = [to_numpy(b) for b in generator.get_dataset(input_context=TwoReplicaContext(), structure="path")]
+    expected = list(generator.get_dataset_numpy(structure="path"))
+    assert len(elements) == 2 * len(expected)
+    for number, paths in enumerate(expected):
+        assert elements[2 * number].tolist() + elements[2 * number + 1].tolist() == paths.tolist()
+
+
+def test_a_bad_image_raises_naming_the_file_and_plan_position(make_tf_generator, tf_samples, tmp_path):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = tf_samples.copy()
+    table.loc[9, "path"] = str(bad)
+    dataset = make_tf_generator(samples=table, shuffle=False).get_dataset()
+    with pytest.raises(tf.errors.OpError, match=rf"SampleError: ImagePipeline.*failed on sample 9 "
+                                                rf"\(path '{bad}'\) at epoch 0, batch 1, position 3"):
+        list(dataset)
+
+
+def test_a_bad_image_in_the_first_batch_raises_when_the_dataset_is_built(make_tf_generator, tf_samples, tmp_path):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = tf_samples.copy()
+    table.loc[0, "path"] = str(bad)
+    with pytest.raises(SampleError, match=rf"\(path '{bad}'\) at epoch 0, batch 0, position 0"):
+        make_tf_generator(samples=table, shuffle=False).get_dataset()
+
+
+def test_rank_not_below_world_size_is_a_clear_error(make_tf_generator):
+    with pytest.raises(ValueError, match=r"rank must be in \[0, world_size=2\), got rank=2"):
+        make_tf_generator().get_dataset(rank=2, world_size=2)
+
+
+def test_an_input_context_and_a_rank_together_are_a_clear_error(make_tf_generator):
+    with pytest.raises(ValueError, match="either input_context or rank/world_size"):
+        make_tf_generator().get_dataset(input_context=TwoReplicaContext(), rank=0)
+
+
+def test_start_batch_past_the_end_is_a_clear_error(make_tf_generator):
+    with pytest.raises(ValueError, match=r"start_batch must be in \[0, 4\] .*got 5"):
+        make_tf_generator().get_dataset(start_batch=5)
+
+
+def test_an_unknown_structure_key_is_a_clear_error_naming_the_available_keys(make_tf_generator):
+    with pytest.raises(KeyError, match=r"structure key 'label' is not in the output; available keys: .*'onehot'"):
+        make_tf_generator().get_dataset(structure=("img", "label"))
