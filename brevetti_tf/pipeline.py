@@ -70,7 +70,7 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
 
     def load_step(step: np.int64, part: np.int64) -> list[np.ndarray]:
         values = batches.batch(batches.plan(int(step), int(part)))
-        if values is None:  # every sample of the slice failed and was skipped: an empty batch, filtered below
+        if values is None:  # an empty slice, or every sample of it failed and was skipped: an empty batch
             return [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]
         return [to_tensor_value(np.asarray(v)) for v in tf.nest.flatten(select_structure(values, structure))]
 
@@ -85,7 +85,10 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(slices)).map(lambda part: (step, part)))
     dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls,
                         deterministic=None if num_parallel_calls is None else True)
-    dataset = dataset.filter(lambda *values: tf.shape(tf.nest.flatten(values)[0])[0] > 0)
+    if len(slices) == 1:
+        # tf.distribute hands consecutive elements to the replicas in turn: with several slices per
+        # batch an empty one must stay, or every later step would pair slices of different batches.
+        dataset = dataset.filter(lambda *values: tf.shape(tf.nest.flatten(values)[0])[0] > 0)
     if not batch:
         dataset = dataset.unbatch()
     if prefetch:
