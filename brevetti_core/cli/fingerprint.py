@@ -1,0 +1,183 @@
+"""`brevetti fingerprint JOB_OR_CONFIG`: one SHA-256 per batch, to prove two runs see the same data.
+
+JOB_OR_CONFIG is a JSON file holding a DataSettings block, or a job id whose definition holds one
+as ``settings["data"]`` (its datasets are the job's unless the block names some). The batches are
+built in the chosen framework and converted back to numpy; each hash covers what identifies the
+data and nothing machine-specific: the images (and masks when present), the one-hot labels and the
+sample ids (``etag``, a content hash), never paths. The split is recomputed from ``data.split``
+(seeded), not read from a job's cached split file. ``--save`` writes a golden file; ``--check``
+compares with one and exits 1 naming the first batches that differ, so CI can compare frameworks,
+library versions and machines.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import itertools
+import json
+import logging
+import os
+import platform
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import PIL
+
+from .. import __version__, jobstore
+from ..data_settings import DataSettings
+from ..dataset import Dataset
+from ..execution import fingerprint
+from ..frameworks import FRAMEWORKS, to_numpy
+from ..io_tools import io_tools, is_remote
+from .main import UsageError
+
+log = logging.getLogger(__name__)
+
+FINGERPRINTED = ("img", "segmentation", "onehot", "etag")
+"""The batch values a fingerprint covers, when present: images, masks, labels and sample ids."""
+FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow"}
+LISTED_DIFFERENCES = 5
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("fingerprint", help="print a SHA-256 per batch of a job's data, in any framework",
+                                   description=__doc__.split("\n\n")[1])
+    parser.add_argument("source", metavar="JOB_OR_CONFIG", help="a job id, or a JSON file holding a DataSettings block")
+    parser.add_argument("--framework", choices=FRAMEWORKS, default="numpy", help="framework that builds the batches")
+    parser.add_argument("--batches", type=int, default=None, metavar="N",
+                        help="batches to fingerprint (default: as many as --check's file holds, else 4)")
+    parser.add_argument("--purpose", default="train", help="samples of this purpose ('all': every sample)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="torch DataLoader workers / tf parallel calls (fingerprints must not depend on it)")
+    golden = parser.add_mutually_exclusive_group()
+    golden.add_argument("--save", metavar="GOLDEN", help="write the fingerprints to this JSON file or URI")
+    golden.add_argument("--check", metavar="GOLDEN", help="compare with this JSON file; exit 1 if any batch differs")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the fingerprints; save or check them. Returns 1 when --check finds a difference, else 0."""
+    golden = read_golden(args.check) if args.check else None
+    count = args.batches if args.batches is not None else len(golden["batches"]) if golden else 4
+    if count < 1:
+        raise UsageError(f"--batches must be at least 1, got {count}")
+    if args.workers < 0:
+        raise UsageError(f"--workers must be >= 0, got {args.workers}")
+    settings, job_datasets = load_data_settings(args.source)
+    purpose = None if args.purpose == "all" else args.purpose
+    log.info("Fingerprinting %d %s batches of %s in %s", count, args.purpose, args.source, args.framework)
+    digests = []
+    for number, digest in enumerate(batch_fingerprints(settings, job_datasets, args.framework, purpose, count,
+                                                       args.workers)):
+        print(f"batch {number}  {digest}", flush=True)
+        digests.append(digest)
+    if len(digests) < count:
+        log.warning("the plan has only %d batches of %s samples; fingerprinted all of them", len(digests), args.purpose)
+    record = {"framework": args.framework, "purpose": args.purpose, "batches": digests,
+              "settings_digest": settings_digest(settings, job_datasets), "versions": versions(args.framework)}
+    if args.save:
+        io_tools.write_file(args.save, json.dumps(record, indent=2))
+        print(f"saved {len(digests)} fingerprints to {args.save}")
+    if golden is not None:
+        return check(record, golden, args.check)
+    return 0
+
+
+def load_data_settings(source: str) -> tuple[DataSettings, list[Dataset]]:
+    """The DataSettings block of a JSON file or of a job's definition, and the job's datasets (none for a file)."""
+    if is_remote(source) or os.path.isfile(source):
+        block, where, datasets = _read_json(source), f"config file {source}", []
+    elif source.endswith(".json") or os.sep in source:
+        raise FileNotFoundError(f"no DataSettings JSON file at {source}")
+    else:
+        definition = jobstore.read_definition(jobstore.definition_path(source), source)
+        block = (definition.get("settings") or {}).get("data")
+        where = f"job {source}"
+        if block is None:
+            raise UsageError(f"job {source} has no settings.data block (a DataSettings: datasets, classes, split, "
+                             f"batch_size, image, augmentation); give a JSON file holding one instead")
+        datasets = [Dataset(**entry) for entry in definition.get("datasets") or []]
+    if not isinstance(block, dict):
+        raise UsageError(f"the DataSettings block of {where} must be a JSON object, got {type(block).__name__}")
+    try:
+        return DataSettings.model_validate(block), datasets
+    except ValueError as error:
+        raise UsageError(f"invalid DataSettings in {where}: {error}") from None
+
+
+def batch_fingerprints(settings: DataSettings, job_datasets: list[Dataset], framework: str, purpose: str | None,
+                       count: int, workers: int = 0) -> Iterator[str]:
+    """The fingerprint of each of the first `count` batches of the plan, built in `framework`."""
+    samples = settings.samples(job_datasets)
+    if purpose is not None and not (samples["purpose"] == purpose).any():
+        found = sorted(samples["purpose"].dropna().unique().tolist())
+        raise UsageError(f"no samples of purpose {purpose!r}; the split gives {found} (or use --purpose all)")
+    generator = settings.generator(samples, framework, purpose)
+    if framework == "numpy":
+        batches = generator.get_dataset_numpy(structure=None)
+    elif framework == "torch":
+        batches = generator.get_dataset(structure=None, num_workers=workers)
+    else:
+        batches = generator.get_dataset(structure=None, num_parallel_calls=workers or None)
+    for batch in itertools.islice(batches, count):
+        values = to_numpy(batch, framework)
+        yield fingerprint({key: values[key] for key in FINGERPRINTED if key in values})
+
+
+def settings_digest(settings: DataSettings, job_datasets: list[Dataset]) -> str:
+    """SHA-256 of the settings and the datasets' buckets: equal digests, equal inputs (on one machine)."""
+    inputs = {"data": settings.model_dump(mode="json"), "job_datasets": [d.bucket for d in job_datasets]}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def versions(framework: str) -> dict[str, str]:
+    """The versions that could change the pixels: brevetti, python, numpy, Pillow and the framework's."""
+    found = {"brevetti": __version__, "python": platform.python_version(), "numpy": np.__version__,
+             "pillow": PIL.__version__}
+    if framework in FRAMEWORK_MODULES:
+        found[framework] = importlib.import_module(FRAMEWORK_MODULES[framework]).__version__
+    return found
+
+
+def read_golden(path: str) -> dict[str, Any]:
+    """A golden file written by --save; errors name the file and what is wrong."""
+    golden = _read_json(path)
+    if not isinstance(golden, dict) or not isinstance(golden.get("batches"), list) or not golden["batches"]:
+        raise UsageError(f"golden file {path} has no 'batches' list; write one with --save")
+    return golden
+
+
+def check(record: dict[str, Any], golden: dict[str, Any], path: str) -> int:
+    """Print the comparison with the golden file; 0 when every batch matches, else 1."""
+    ours, theirs = record["batches"], golden["batches"]
+    differing = [i for i in range(max(len(ours), len(theirs)))
+                 if i >= len(ours) or i >= len(theirs) or ours[i] != theirs[i]]
+    if not differing:
+        print(f"OK: {len(ours)} batches match {path} (saved from {golden.get('framework', '?')})")
+        return 0
+    print(f"MISMATCH: {len(differing)} of {max(len(ours), len(theirs))} batches differ from {path} "
+          f"(saved from {golden.get('framework', '?')}); first: {', '.join(map(str, differing[:LISTED_DIFFERENCES]))}")
+    for i in differing[:LISTED_DIFFERENCES]:
+        expected = theirs[i] if i < len(theirs) else "(none)"
+        got = ours[i] if i < len(ours) else "(none)"
+        print(f"  batch {i}: expected {expected}, got {got}")
+    if golden.get("settings_digest") != record["settings_digest"]:
+        print("  the settings or datasets differ from the golden file's (settings digest changed)")
+    changed = {name: (golden.get("versions", {}).get(name), version) for name, version in record["versions"].items()
+               if golden.get("versions", {}).get(name) not in (None, version)}
+    for name, (before, now) in changed.items():
+        print(f"  {name} version changed: {before} -> {now}")
+    return 1
+
+
+def _read_json(path: str) -> Any:
+    try:
+        text = io_tools.read_file(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path}") from None
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path} is not valid JSON: {error}") from None
