@@ -118,7 +118,7 @@ def pivot_data(samples: pd.DataFrame, fields: Iterable[str], datasets: Iterable[
     data = data.assign(count=table["count"].to_numpy() if "count" in table.columns else np.ones(len(table), np.int64))
     for column in fields:
         if data[column].dtype == object:
-            data[column] = data[column].map(_tuple_or_value)
+            data[column] = _as_tuples(data[column])
         data[column] = data[column].fillna(MISSING) if data[column].hasnans else data[column]
     data["id"] = data.groupby(fields, sort=False, dropna=False).ngroup() if fields else 0
     for column in fields:
@@ -145,6 +145,20 @@ def export_pivot_table(pivot_dir: str, samples: pd.DataFrame, fields: Mapping[st
     io.write_file(fields_path, json.dumps(json_value(layout), indent=2))
     io.write_file(data_path, json.dumps(json_value(data.to_dict("records"))))
     return fields_path, data_path
+
+
+def _as_tuples(column: pd.Series) -> pd.Series:
+    """`column` with list, array and set cells as tuples, each distinct cell converted once."""
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    except TypeError:  # unhashable cells (lists, arrays, sets) are converted one by one
+        return column.map(_tuple_or_value)
+    if not any(isinstance(value, frozenset) for value in uniques):
+        return column
+    converted = np.empty(len(uniques), dtype=object)
+    for index, value in enumerate(uniques):  # item by item: numpy would make equal-length tuples a 2-D array
+        converted[index] = _tuple_or_value(value)
+    return pd.Series(converted[codes], index=column.index, name=column.name)
 
 
 def _is_multi(value: Any) -> bool:

@@ -1,6 +1,7 @@
 """Pivot export: field layout, exploded multi-label counts with unique-sample ids, dataset tags, the two files."""
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,8 +67,9 @@ def test_pivot_data_writes_missing_values_and_empty_label_sets_as_na():
     assert data.loc[data["category"] == "N/A", "purpose"].tolist() == ["train"]
 
 
-def test_pivot_data_treats_list_cells_like_tuples():
-    samples = multi_label_samples().assign(category=lambda t: t["category"].map(list))
+@pytest.mark.parametrize("container", [list, np.array, set, frozenset])
+def test_pivot_data_treats_list_array_and_set_cells_like_tuples(container):
+    samples = multi_label_samples().assign(category=lambda t: t["category"].map(lambda c: container(sorted(c))))
     assert pivot_data(samples, ["category"]).equals(pivot_data(multi_label_samples(), ["category"]))
 
 
