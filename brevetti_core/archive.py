@@ -90,7 +90,7 @@ class ModelArchive:
         return self
 
     def open_read(self) -> ModelArchive:
-        """Open the archive and check every asset against metadata.json; ModelArchiveError naming the asset otherwise."""
+        """Open the archive and check every asset against metadata.json (ModelArchiveError naming the asset)."""
         self._check_closed("reading")
         if not self.io.exists(self.path):
             raise FileNotFoundError(f"no model archive at {self.path}")
@@ -240,7 +240,8 @@ class ModelArchive:
                     hashes[member.name] = "sha256:" + digest.hexdigest()
                 previous, current = member.name, None
         except _READ_ERRORS as error:
-            where = f"in member {current!r}" if current else f"after member {previous!r}" if previous else "at its start"
+            where = (f"in member {current!r}" if current else
+                     f"after member {previous!r}" if previous else "at its start")
             raise ModelArchiveError(f"model archive {self.path} is corrupted {where}: {error}") from error
         try:
             # tarfile stops quietly at a garbled header; reading on to the end checks the gzip CRC.

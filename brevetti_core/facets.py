@@ -58,7 +58,9 @@ class Facets(NamedTuple):
 
 def build_facets(generator: Any, facets_dir: str, count: int = 4096, exclude_rows: Iterable[str] | None = None,
                  io: IoTools = io_tools) -> Facets:
-    """Write facets.json and spriteatlas.jpeg of the generator's first `count` samples to `facets_dir`; returns what it wrote.
+    """Write facets.json and spriteatlas.jpeg of the generator's first `count` samples to `facets_dir`.
+
+    Returns the paths written, the number of samples and the errors of samples shown as placeholders.
 
     `exclude_rows` are the columns left out of the records (default path and bucket).
     """
@@ -117,7 +119,8 @@ def output_image(output: Any) -> np.ndarray:
     """The image in one sample's output: the array itself, a tuple's first element or a dict's 'img'."""
     if isinstance(output, Mapping):
         if IMAGE_KEY not in output:
-            raise ValueError(f"the generator's output is a dict without an {IMAGE_KEY!r} image; keys: {sorted(output)}. "
+            raise ValueError(f"the generator's output is a dict without an {IMAGE_KEY!r} image; "
+                             f"keys: {sorted(output)}. "
                              f"Set output_structure to the image key first, e.g. ('img', 'category')")
         output = output[IMAGE_KEY]
     elif isinstance(output, (tuple, list)):
@@ -180,7 +183,7 @@ def encode_jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
 
 
 def json_ready(value: Any) -> Any:
-    """`value` as plain JSON: arrays and tuples become lists, numpy scalars numbers, bytes text, NaN null, others str()."""
+    """`value` as plain JSON: arrays and tuples as lists, NaN as null, bytes as text, unknown types as str()."""
     if isinstance(value, np.ndarray):
         return [json_ready(item) for item in value.tolist()]
     if isinstance(value, (list, tuple)):

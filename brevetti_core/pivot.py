@@ -30,7 +30,7 @@ FieldSpec = str | Mapping[str, Any]
 
 
 def get_default_fields(samples: pd.DataFrame) -> dict[str, FieldSpec]:
-    """The reference's default pivot fields present in `samples`: category (sorted labels), folder, dataset_id, purpose."""
+    """Default fields found in `samples`: category (with its sorted labels), folder, dataset_id, purpose."""
     fields: dict[str, FieldSpec] = {}
     for key, label in DEFAULT_LABELS.items():
         if key in samples.columns:
@@ -48,7 +48,7 @@ def labels_of(values: pd.Series) -> list[str]:
 
 def pivot_fields(fields: Mapping[str, FieldSpec], rows: Sequence[str] | None = None,
                  cols: Sequence[str] | None = None) -> dict[str, list[dict]]:
-    """{"rowFields", "colFields", "fields"}: `fields` as {"key", "label", ...} entries split into rows, columns and the rest.
+    """`fields` as {"key", "label", ...} entries split into {"rowFields", "colFields", "fields"} (the rest).
 
     A field in both `rows` and `cols` is a row. Rows and columns keep the order given; a key that is
     not a field raises ValueError.
@@ -113,7 +113,8 @@ def pivot_data(samples: pd.DataFrame, fields: Iterable[str], datasets: Iterable[
         raise KeyError(f"pivot columns {missing} are not in the samples; columns: {list(table.columns)}")
     clashes = [column for column in agg if column in fields or column == "id"]
     if clashes:
-        raise ValueError(f"pivot agg columns {clashes} are also fields (or 'id'); a column is either grouped or aggregated")
+        raise ValueError(f"pivot agg columns {clashes} are also fields (or 'id'); "
+                         "a column is either grouped or aggregated")
     data = table[[*fields, *agg]].reset_index(drop=True)
     data = data.assign(count=table["count"].to_numpy() if "count" in table.columns else np.ones(len(table), np.int64))
     for column in fields:

@@ -30,7 +30,8 @@ def job_folder(target: str) -> str:
         raise FileNotFoundError(f"no job folder at {target}")
     folder = jobstore.job_dir(target)
     if not io_tools.exists(folder):
-        raise FileNotFoundError(f"{target!r} is neither a folder nor a job id under the data root {jobstore.data_root()}")
+        raise FileNotFoundError(f"{target!r} is neither a folder nor a job id under the data root "
+                                f"{jobstore.data_root()}")
     return folder
 
 

@@ -107,7 +107,7 @@ class ReportData:
 
     @property
     def duplicates(self) -> pd.DataFrame | None:
-        """Groups of byte-identical samples (same etag): etag, count, purposes, paths (within their dataset); largest first."""
+        """Groups of byte-identical samples (same etag): etag, count, purposes, paths in their dataset."""
         if self.samples is None or "etag" not in self.samples.columns:
             return None
         samples = self.samples.assign(purpose=self.samples["purpose"] if "purpose" in self.samples else MISSING)
@@ -124,7 +124,7 @@ class ReportData:
 
 
 def gather(job_dir: str, io: IoTools = io_tools) -> ReportData:
-    """The report's data for the job folder `job_dir` (local path or URL); FileNotFoundError if it is not a job folder."""
+    """The report's data of the job folder `job_dir` (path or URL); FileNotFoundError if it is not a job folder."""
     artifacts = join(job_dir, "artifacts")
     definition_path = join(job_dir, "info.json")
     if not io.exists(job_dir) or not (io.exists(definition_path) or io.exists(artifacts)):

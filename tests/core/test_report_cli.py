@@ -15,7 +15,7 @@ def test_report_by_job_id_under_the_data_root(data_root, capsys):
     assert "cli job" in open(path).read()
 
 
-def test_report_by_job_folder(data_root, tmp_path, capsys, monkeypatch):
+def test_report_by_job_folder(data_root, capsys, monkeypatch):
     job_id = jobstore.create_job("folder job")["id"]
     monkeypatch.chdir(data_root)
     assert main(["report", job_id + os.sep]) == 0
