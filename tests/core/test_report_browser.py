@@ -148,7 +148,11 @@ class Page:
 def chromium() -> str:
     """The chromium executable, installed by tests/tools/ensure_chromium.sh when missing."""
     script = REPO / "tests" / "tools" / "ensure_chromium.sh"
-    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=1200)
+    try:  # within pytest's 600 s test timeout, so a slow mirror fails with this message
+        done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=540)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"installing chromium with {script} took more than 9 minutes; install Debian's 'chromium' "
+                    "package by hand (apt-get install -y chromium) and rerun", pytrace=False)
     if done.returncode != 0 or not done.stdout.strip():
         pytest.fail("these tests render the report in headless Chromium, which is not installed and could not "
                     f"be installed:\n{done.stderr.strip()[-3000:]}", pytrace=False)
