@@ -190,8 +190,8 @@ ADAPTERS = {
 def assert_identical(expected: Any, actual: Any, where: str = "batch") -> None:
     """Same structure, and per array the same dtype, shape and bytes (strings: the same values)."""
     if isinstance(expected, dict):
-        assert isinstance(actual, dict) and sorted(map(str, actual)) == sorted(map(str, expected)), \
-            f"{where}: keys {sorted(map(str, actual)) if isinstance(actual, dict) else type(actual)} != {sorted(expected)}"
+        found = sorted(map(str, actual)) if isinstance(actual, dict) else type(actual)
+        assert found == sorted(map(str, expected)), f"{where}: keys {found} != {sorted(map(str, expected))}"
         for key in expected:
             assert_identical(expected[key], actual[key], f"{where}[{key!r}]")
         return

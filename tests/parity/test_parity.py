@@ -33,7 +33,8 @@ def test_default_output_structure_equals_get_dataset_numpy(adapter_name, data):
 
 
 def test_forced_augmentation_changes_every_image(reference_batches):
-    plain = {path: img for batch in reference_batches("no_augmentation") for path, img in zip(batch["path"], batch["img"])}
+    plain = {path: img for batch in reference_batches("no_augmentation")
+             for path, img in zip(batch["path"], batch["img"])}
     for batch in reference_batches("every_augmentation_forced"):
         for path, img in zip(batch["path"], batch["img"]):
             assert not np.array_equal(img, plain[path]), path

@@ -90,7 +90,7 @@ class TwoReplicaContext(tf.distribute.InputContext):
 
 
 def test_an_input_context_yields_each_replicas_slice_in_turn_keeping_empty_slices(make_tf_generator):
-    generator = make_tf_generator(batch_size=19, repeat=2)  # batches of 19 and 1: the second replica's slice of 1 is empty
+    generator = make_tf_generator(batch_size=19, repeat=2)  # batches of 19 and 1: replica 1's slice of 1 is empty
     elements = [to_numpy(b) for b in generator.get_dataset(input_context=TwoReplicaContext(), structure="path")]
     expected = list(generator.get_dataset_numpy(structure="path"))
     assert len(elements) == 2 * len(expected)

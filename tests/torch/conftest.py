@@ -9,8 +9,6 @@ import pytest
 from brevetti_core.dataset import Dataset
 from brevetti_core.demo.vials import generate_vials
 
-WORKER_TIMEOUT_S = 60
-
 
 @pytest.fixture(scope="session")
 def vials_root(tmp_path_factory):

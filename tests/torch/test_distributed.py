@@ -56,8 +56,9 @@ def run_ranks(tmp_path, root, world_size: int) -> list[dict]:
         env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "RANK": str(rank),
                "WORLD_SIZE": str(world_size)}
         out = tmp_path / f"rank{rank}.pkl"
-        processes.append((out, subprocess.Popen([sys.executable, str(script), str(root), json.dumps(SETTINGS), str(out)],
-                                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        command = [sys.executable, str(script), str(root), json.dumps(SETTINGS), str(out)]
+        processes.append((out, subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                text=True)))
     results = []
     try:
         for out, process in processes:

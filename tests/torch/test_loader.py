@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from brevetti_core.batching import SampleError
 from brevetti_torch.pipeline import to_numpy
 
-from conftest import WORKER_TIMEOUT_S
+WORKER_TIMEOUT_S = 60
 
 
 def numpy_batches(generator, **options):
