@@ -31,6 +31,7 @@ from . import jobstore
 from .dataset import Dataset
 from .io_tools import IoTools, io_tools, is_remote, join, protocol_of
 from .monitor import RemoteMonitor
+from .report import write_report
 from .output import build_output, dumps, environment, json_value, masked
 from .settings import JobSettings, load_settings, parse_argv
 
@@ -176,6 +177,11 @@ class Job(BaseModel):
         return io_tools
 
     @property
+    def backend(self) -> jobstore.LocalBackend:
+        """The platform this job reports to: the local data root (kept for seed-compatible code)."""
+        return jobstore.LocalBackend()
+
+    @property
     def job_dir(self) -> str:
         """`<data root>/<id>`: the job's folder (local path or s3:// URI)."""
         return self._job_dir
@@ -229,6 +235,7 @@ class Job(BaseModel):
         self._remove_temp_dir()
         self._write_status("completed")
         self._completed = True
+        write_report(self, errors="warn")
         log.info("Job %s completed", self.id)
         if self.complete_url:
             self._notify_completion()
@@ -322,6 +329,7 @@ class Job(BaseModel):
         self._write_status(status, error)
         self.upload_job_output()
         self._remove_temp_dir()
+        write_report(self, errors="warn")
 
     def _relative_to_job_dir(self, path: str) -> str:
         outside = ValueError(

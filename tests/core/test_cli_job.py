@@ -67,7 +67,7 @@ def test_demo_runs_a_local_job_and_lists_its_artifacts(data_root):
     [job_id] = [p.name for p in data_root.iterdir()]
     assert f"job {job_id}" in done.stdout
     listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
-    assert listed == ["demo/message.txt", "output.json", "progress.jsonl", "status.json"]
+    assert listed == ["demo/message.txt", "output.json", "progress.jsonl", "report.html", "status.json"]
     assert (data_root / job_id / "artifacts" / "demo" / "message.txt").read_text() == "hi\nhi\n"
     output = json.loads((data_root / job_id / "artifacts" / "output.json").read_text())
     assert output["output"] == {"lines_written": 2}

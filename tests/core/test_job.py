@@ -59,7 +59,7 @@ def read_json(path):
 def test_start_runs_the_job_and_completes_it(data_root):
     job = TrainJob.init(argv=[])
     assert job.start() is None
-    assert sorted(os.listdir(artifacts(job))) == ["notes", "output.json", "status.json"]
+    assert sorted(os.listdir(artifacts(job))) == ["notes", "output.json", "report.html", "status.json"]
     assert open(os.path.join(artifacts(job), "notes", "run.txt")).read() == "epochs=2"
     assert read_json(os.path.join(artifacts(job), "status.json"))["status"] == "completed"
     assert read_json(os.path.join(artifacts(job), "output.json"))["output"] == {"accuracy": 0.75}

@@ -2,8 +2,7 @@
 
 The cells are copied from shared/seeds/seed-notebook-job-api.md. Changes: imports (``brevettiai.interfaces.pivot``
 -> ``brevetti_core.pivot``, ``brevettiai.interfaces.facets_atlas`` -> ``brevetti_core.facets``, the rest ->
-``brevetti_core``) and, in the pivot cell, ``tags=job.backend.get_root_tags(job.id, job.api_key)`` ->
-``tags=None``: a local job has no platform backend to ask for tags. The cells it builds on (the job, its
+``brevetti_core``). The cells it builds on (the job, its
 samples and their split) come first, as in the notebook; the last cells go one step further than the
 notebook's commented-out completion: the model is exported with ModelArchive, the job completed, and its
 report written. Cells run in a fresh interpreter in one namespace and, like Jupyter, the value of each
@@ -78,7 +77,7 @@ from brevetti_core.pivot import export_pivot_table, get_default_fields, pivot_fi
 export_pivot_table(job.artifact_path("pivot", dir=True), samples,
                    datasets=job.datasets,
                    fields=None,
-                   tags=None,
+                   tags=job.backend.get_root_tags(job.id, job.api_key),
                    rows=["dataset_id"],
                    cols=["category"],
                    agg={"url": "first"})
