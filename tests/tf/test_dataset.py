@@ -136,3 +136,19 @@ def test_start_batch_past_the_end_is_a_clear_error(make_tf_generator):
 def test_an_unknown_structure_key_is_a_clear_error_naming_the_available_keys(make_tf_generator):
     with pytest.raises(KeyError, match=r"structure key 'label' is not in the output; available keys: .*'onehot'"):
         make_tf_generator().get_dataset(structure=("img", "label"))
+
+
+def test_skipped_failures_of_the_last_epoch_are_reported_when_the_dataset_ends(make_tf_generator, tf_samples,
+                                                                               tmp_path, caplog):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = tf_samples.copy()
+    table.loc[[3, 9], "path"] = str(bad)
+    dataset = make_tf_generator(samples=table, on_error="skip", repeat=2).get_dataset()
+    with caplog.at_level("WARNING", logger="brevetti_core.batching"):
+        sizes = [len(img) for img, _ in dataset]
+    assert sum(sizes) == 2 * (len(table) - 2)
+    warnings = [r.getMessage() for r in caplog.records if "on_error='skip'" in r.getMessage()]
+    assert [w.split(" and were")[0] for w in warnings] == ["on_error='skip': 2 samples failed in epoch 0",
+                                                           "on_error='skip': 2 samples failed in epoch 1"]
+    assert str(bad) in warnings[1]

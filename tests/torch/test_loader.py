@@ -161,3 +161,20 @@ def test_an_unknown_structure_key_is_a_clear_error_naming_the_available_keys(mak
     loader = make_generator().get_dataset(structure=("img", "label"))
     with pytest.raises(KeyError, match=r"structure key 'label' is not in the output; available keys: .*'onehot'"):
         next(iter(loader))
+
+
+def test_failures_skipped_in_workers_are_reported_per_epoch_in_the_main_process(make_generator, samples, tmp_path,
+                                                                                caplog):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = samples.copy()
+    table.loc[[3, 9], "path"] = str(bad)
+    loader = make_generator(samples=table, on_error="skip", repeat=2).get_dataset(num_workers=1,
+                                                                                  timeout=WORKER_TIMEOUT_S)
+    with caplog.at_level("WARNING", logger="brevetti_core.batching"):
+        sizes = [len(img) for img, _ in loader]
+    assert sum(sizes) == 2 * (len(table) - 2)
+    warnings = [r.getMessage() for r in caplog.records if "on_error='skip'" in r.getMessage()]
+    assert [w.split(" and were")[0] for w in warnings] == ["on_error='skip': 2 samples failed in epoch 0",
+                                                           "on_error='skip': 2 samples failed in epoch 1"]
+    assert str(bad) in warnings[1]
