@@ -24,6 +24,8 @@ from brevetti_core.generator import DataGenerator as CoreGenerator
 from brevetti_core.structure import Structure, select_structure
 
 ENDLESS = 2**62
+END = -1
+"""The step of the element appended after the last one: it loads nothing and reports the last epoch's failures."""
 
 
 def to_tensor_value(value: np.ndarray) -> np.ndarray:
@@ -53,6 +55,15 @@ class PlanBatches:
         self.failures.record(plan.epoch, failures)
         return batch
 
+    def keep(self, step: np.int64, size: np.int64) -> np.bool_:
+        """Whether an element goes on; at the END element, report the failures absorbed so far instead."""
+        if step == END:
+            self.failures.close()
+            return np.bool_(False)
+        # tf.distribute hands consecutive elements to the replicas in turn: with several slices per
+        # batch an empty one must stay, or every later step would pair slices of different batches.
+        return np.bool_(size > 0 or len(self.slices) > 1)
+
 
 def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
                   slices: list[tuple[int, int]], num_parallel_calls: int | None = tf.data.AUTOTUNE,
@@ -69,7 +80,7 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     flat_spec = tf.nest.flatten(spec)
 
     def load_step(step: np.int64, part: np.int64) -> list[np.ndarray]:
-        values = batches.batch(batches.plan(int(step), int(part)))
+        values = None if step == END else batches.batch(batches.plan(int(step), int(part)))
         if values is None:  # an empty slice, or every sample of it failed and was skipped: an empty batch
             return [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]
         return [to_tensor_value(np.asarray(v)) for v in tf.nest.flatten(select_structure(values, structure))]
@@ -78,17 +89,20 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
         flat = tf.numpy_function(load_step, [step, part], [s.dtype for s in flat_spec], stateful=False)
         for tensor, s in zip(flat, flat_spec):
             tensor.set_shape(s.shape)
-        return tf.nest.pack_sequence_as(spec, flat)
+        return step, tf.nest.pack_sequence_as(spec, flat)
+
+    def keep(step: tf.Tensor, values) -> tf.Tensor:
+        size = tf.shape(tf.nest.flatten(values)[0], out_type=tf.int64)[0]
+        return tf.reshape(tf.numpy_function(batches.keep, [step, size], tf.bool), [])
 
     total = generator.total_batches
     steps = tf.data.Dataset.range(ENDLESS if total is None else total - start_batch)
     parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(slices)).map(lambda part: (step, part)))
+    parts = parts.concatenate(tf.data.Dataset.from_tensors((tf.constant(END, tf.int64), tf.constant(0, tf.int64))))
     dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls,
                         deterministic=None if num_parallel_calls is None else True)
-    if len(slices) == 1:
-        # tf.distribute hands consecutive elements to the replicas in turn: with several slices per
-        # batch an empty one must stay, or every later step would pair slices of different batches.
-        dataset = dataset.filter(lambda *values: tf.shape(tf.nest.flatten(values)[0])[0] > 0)
+    # The filter sees the elements one by one in order, so at END every load has recorded its failures.
+    dataset = dataset.filter(keep).map(lambda step, values: values)
     if not batch:
         dataset = dataset.unbatch()
     if prefetch:
