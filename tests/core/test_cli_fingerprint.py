@@ -145,3 +145,15 @@ def test_a_missing_config_file_is_a_clear_error(capsys, tmp_path):
 def test_a_purpose_without_samples_is_a_clear_error(capsys, config):
     code, _, err = run_cli(capsys, config, "--purpose", "test")
     assert code == 2 and "no samples of purpose 'test'" in err and "'devel', 'train'" in err
+
+
+def test_a_dataset_and_config_on_s3_give_the_local_fingerprints(capsys, config, vials, s3_bucket, s3_client):
+    bucket = s3_bucket[len("s3://"):]
+    for file in sorted(vials.rglob("*.bmp")):
+        s3_client.put_object(Bucket=bucket, Key=f"vials/{file.relative_to(vials).as_posix()}", Body=file.read_bytes())
+    s3_client.put_object(Bucket=bucket, Key="data.json",
+                         Body=json.dumps(data_block(datasets=[f"{s3_bucket}/vials"])).encode())
+    _, local, _ = run_cli(capsys, config, "--batches", 3)
+    code, remote, err = run_cli(capsys, f"{s3_bucket}/data.json", "--batches", 3)
+    assert code == 0, err
+    assert fingerprints(remote) == fingerprints(local)
