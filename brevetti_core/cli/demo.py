@@ -1,50 +1,190 @@
-"""`brevetti demo`: create a fresh local job, run it and list what it wrote (extra flags set its settings)."""
+"""`brevetti demo`: the vials classifier trained in PyTorch, then in TensorFlow, on identical batches.
+
+Generates the vials dataset under ``<data root>/datasets/vials`` when it is absent, runs
+`VialsJob` once per framework (extra flags are the job's settings: ``--epochs 3``,
+``--data.batch_size 8``; ``--framework tf`` runs that framework only), then prints both runs'
+split, per-batch fingerprints side by side, accuracies and wall times.
+"""
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
 
-from pydantic import Field
+from .. import jobstore
+from ..dataset import Dataset
+from ..demo.job import FINGERPRINTS_FILE, VialsJob, VialsSettings
+from ..demo.vials import generate_vials
+from ..io_tools import io_tools, is_remote, join
+from ..settings import load_settings, parse_argv
+from .main import UsageError
 
-from ..io_tools import join
-from ..job import Job
-from ..settings import JobSettings
+DATASET = ("datasets", "vials")
+VIALS = {"items_per_class": 40, "shots_per_item": 3, "duplicates": 3, "seed": 0}
+"""generate_vials arguments of the demo dataset: 40 vials a class keep ~24 vials per class out for devel."""
+FRAMEWORKS = ("torch", "tf")
+FRAMEWORK_PACKAGES = {"torch": "torch", "tf": "tensorflow"}
+SHOWN_BATCHES = 6
+WRITABLE_HINT = "point BREVETTI_DATA_BUCKET at a folder you can write: export BREVETTI_DATA_BUCKET=$HOME/brevetti"
 
 
-class DemoSettings(JobSettings):
-    message: str = Field(default="hello from brevetti", description="Text the job writes to its artifacts")
-    repeats: int = Field(default=3, ge=1, description="How many lines to write (also reported as a metric)")
+@dataclass
+class Run:
+    """One finished VialsJob and what the comparison needs from its artifacts."""
 
-
-class DemoJob(Job):
-    """Writes `repeats` lines of `message` to artifacts/demo/message.txt and reports one metric."""
-
-    settings: DemoSettings
-
-    def run(self) -> None:
-        lines = [self.settings.message] * self.settings.repeats
-        self.io.write_file(self.artifact_path("demo", "message.txt"), "\n".join(lines) + "\n")
-        self.get_remote_monitor().on_epoch_end(0, {"lines": len(lines)})
-        self.add_output_metric("lines_written", len(lines))
-        return None
+    framework: str
+    job: VialsJob
+    seconds: float
+    output: dict
+    fingerprints: dict
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run a small local job and list its artifacts",
-        description="Creates a local job under the data root, runs it and lists its artifacts. "
-                    "Settings: --message TEXT, --repeats N.",
+        "demo", help="train the vials classifier in PyTorch and TensorFlow on identical data and compare",
+        description="Generates the vials dataset under <data root>/datasets/vials if absent, runs the VialsJob "
+                    "with --framework torch and then tf, and compares the runs. Extra flags set the job's settings, "
+                    "e.g. --epochs 3 --data.batch_size 8; --framework tf runs one framework only.",
     )
     parser.set_defaults(func=run_demo, accepts_extra=True)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Run DemoJob with the extra flags as its settings; print the artifact listing."""
-    job = DemoJob.init(argv=args.extra)
+    """Generate the data if needed, train in each framework, print the comparison; 1 if the batches differ."""
+    started = time.perf_counter()
+    frameworks = _frameworks(args.extra)
+    for framework in frameworks:
+        check_installed(framework)
+    dataset = ensure_dataset(jobstore.data_root())
+    runs = []
+    for framework in frameworks:
+        print(f"== training in {framework} ...", flush=True)
+        runs.append(run_job(framework, args.extra, dataset))
+    print()
+    print(compare(runs, dataset))
+    print(f"\ntotal wall time {time.perf_counter() - started:.1f} s")
+    return 0 if _identical(runs) else 1
+
+
+def _frameworks(extra: list[str]) -> list[str]:
+    """The frameworks to run: the one --framework names, else both; checks every setting before any work."""
+    _, overrides = parse_argv(extra)
+    settings = load_settings(VialsSettings, [], overrides)
+    chosen = any(o.path == "framework" for o in overrides)
+    return [settings.framework] if chosen else list(FRAMEWORKS)
+
+
+def check_installed(framework: str) -> None:
+    """UsageError with the install command when `framework`'s package cannot be found.
+
+    Looked up, not imported: in one process torch must load before TensorFlow (see
+    ``brevetti_torch.training``), and the torch run comes first.
+    """
+    if importlib.util.find_spec(FRAMEWORK_PACKAGES[framework]) is None:
+        raise UsageError(f"framework {framework!r} is not installed; install it with: "
+                         f"pip install -c constraints.txt -e \".[{framework}]\"   (or run `make demo`, "
+                         f"which installs everything)")
+
+
+def ensure_dataset(root: str) -> str:
+    """`<root>/datasets/vials`, generated first when absent; UsageError when the root cannot be written."""
+    target = join(root, *DATASET)
+    try:
+        if io_tools.exists(target):
+            return target
+        if is_remote(target):
+            with tempfile.TemporaryDirectory(prefix="brevetti-vials-") as folder:
+                io_tools.copy(_generate(os.path.join(folder, "vials")), target)
+            return target
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        # Generated beside the target and renamed into place, so an interrupted run leaves no half dataset.
+        partial = tempfile.mkdtemp(prefix=".vials-partial-", dir=parent)
+        try:
+            os.replace(_generate(os.path.join(partial, "vials")), target)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    except PermissionError as error:
+        raise UsageError(f"cannot write the demo dataset to {target} ({error.strerror or error}); {WRITABLE_HINT}") \
+            from None
+    except OSError as error:
+        raise UsageError(f"cannot write the demo dataset to {target} ({error}); {WRITABLE_HINT}") from None
+    return target
+
+
+def _generate(folder: str) -> str:
+    print(f"== generating the vials dataset ({VIALS['items_per_class']} vials a class) ...", flush=True)
+    generate_vials(folder, **VIALS)
+    return folder
+
+
+def run_job(framework: str, extra: list[str], dataset: str) -> Run:
+    """Run VialsJob in `framework` on `dataset` (extra argv as its settings) and read back its artifacts."""
+    job = VialsJob.init(argv=[*_without_framework(extra), "--framework", framework], name=f"vials demo ({framework})",
+                        datasets=[Dataset(name="vials", bucket=dataset)])
+    started = time.perf_counter()
     job.start()
+    seconds = time.perf_counter() - started
     artifacts = join(job.job_dir, "artifacts")
-    print(f"job {job.id} ({job.name}) completed; artifacts in {artifacts}:")
-    for path, info in sorted(job.io.find(artifacts, detail=True).items()):
-        relative = path[len(artifacts) + 1:] if "://" in artifacts else os.path.relpath(path, artifacts)
-        print(f"  {relative}  {info.get('size', 0)} bytes")
-    return 0
+    output = json.loads(io_tools.read_file(join(artifacts, "output.json")))
+    fingerprints = json.loads(io_tools.read_file(join(artifacts, FINGERPRINTS_FILE)))
+    return Run(framework, job, seconds, output.get("output", {}), fingerprints)
+
+
+def _without_framework(extra: list[str]) -> list[str]:
+    kept, skip = [], False
+    for token in extra:
+        if skip:
+            skip = False
+        elif token == "--framework":
+            skip = True
+        elif not token.startswith("--framework="):
+            kept.append(token)
+    return kept
+
+
+def compare(runs: list[Run], dataset: str) -> str:
+    """The side-by-side report of the runs: split, fingerprints, metrics, wall times and artifacts."""
+    names = [run.framework for run in runs]
+    lines = [f"dataset  {dataset}", "", "split (by vial id; cached per job in artifacts/split_ids.csv):"]
+    for run in runs:
+        lines.append(f"  {run.framework:<6} " + "  ".join(
+            f"{purpose} {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
+            for purpose, counts in run.output.get("split", {}).items()))
+    lines += ["", "per-batch fingerprints (SHA-256 of the arrays each model was given; first 16 hex digits):",
+              f"  {'batch':<25}" + "".join(f"{name:<18}" for name in names)]
+    for purpose in ("train", "devel"):
+        rows = [run.fingerprints.get(purpose, []) for run in runs]
+        for index in range(min(SHOWN_BATCHES, max(map(len, rows)))):
+            cells = [row[index] if index < len(row) else None for row in rows]
+            label = next(f"{purpose} epoch {c[0]} batch {c[1]}" for c in cells if c)
+            digests = [c[2][:16] if c else "-" for c in cells]
+            mark = "same" if len(set(digests)) == 1 and len(runs) > 1 else ""
+            lines.append(f"  {label:<25}" + "".join(f"{d:<18}" for d in digests) + mark)
+        lines.append(f"  ... {max(map(len, rows))} {purpose} batches in all")
+    if len(runs) > 1:
+        verdict = "IDENTICAL" if _identical(runs) else "DIFFERENT"
+        lines.append(f"  every batch: {verdict} (digests " + ", ".join(
+            f"{run.framework} {run.fingerprints.get('digest', '')[:16]}" for run in runs) + ")")
+    lines += ["", "                  " + "".join(f"{name:>12}" for name in names)]
+    for key in ("devel_accuracy", "devel_loss", "train_accuracy", "train_loss", "epochs_completed"):
+        lines.append(f"  {key:<16}" + "".join(_cell(run.output.get(key)) for run in runs))
+    lines.append(f"  {'wall time (s)':<16}" + "".join(_cell(run.seconds) for run in runs))
+    lines += ["", "artifacts:"] + [f"  {run.framework:<6} {join(run.job.job_dir, 'artifacts')}" for run in runs]
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:>12.3f}"
+    return f"{value if value is not None else '-':>12}"
+
+
+def _identical(runs: list[Run]) -> bool:
+    seen = [(run.fingerprints.get("train"), run.fingerprints.get("devel")) for run in runs]
+    return all(batches == seen[0] for batches in seen)

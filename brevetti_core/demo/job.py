@@ -1,0 +1,176 @@
+"""`VialsJob`: the demo's training job, a small CNN classifying vial images in PyTorch or TensorFlow.
+
+``run()`` lists the samples, splits them by physical vial (the item id in the file name, cached in
+``artifacts/split_ids.csv``), builds the train and devel plans, and hands them to the chosen
+framework's trainer (``brevetti_torch.training`` / ``brevetti_tf.training``), which starts from
+the same numpy-drawn weights in either framework. Artifacts:
+
+- ``progress.jsonl``: train/devel loss and accuracy per epoch (the remote monitor);
+- ``fingerprints.json``: the SHA-256 of every batch the model saw, by purpose and epoch (rewritten
+  each epoch, so an interrupted run keeps what it saw);
+- ``output.json``: the final metrics, split counts and timings (the latest epoch's when interrupted);
+- ``model/``: the exported model and its ``spec.json``.
+
+The ``unknown/`` folder of the vials dataset is left out by the default ``data.classes`` (listing
+drops samples of no listed class), so every trained sample has exactly one class.
+
+Run it directly with ``python -m brevetti_core.demo.job --data.datasets '["<folder or s3://...>"]'``
+plus any setting (``--framework tf --epochs 10``); ``brevetti demo`` runs it in both frameworks.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import time
+from types import ModuleType
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from ..data_settings import DataSettings
+from ..frameworks import adapter
+from ..job import Job
+from ..settings import JobSettings
+from ..split import SampleSplit
+from .model import CnnSpec, initial_weights
+from .vials import CLASSES
+
+log = logging.getLogger(__name__)
+
+ITEM_ID = r"/(\d+)_\d+\.bmp$"
+"""The physical vial of a file `<item>_<timestamp>.bmp`: all its shots go to one purpose."""
+ID_FILE = "split_ids.csv"
+FINGERPRINTS_FILE = "fingerprints.json"
+MODEL_FOLDER = "model"
+
+
+def vials_data() -> DataSettings:
+    """The demo's data: the three vial classes at 64x64, split 80/20 by vial, no augmentation settings."""
+    return DataSettings(
+        classes=list(CLASSES),
+        split=SampleSplit(stratification=["folder"], uniqueness=ITEM_ID, split=0.8, seed=0),
+        batch_size=16,
+        shuffle=True,
+        seed=0,
+        image={"target_size": [64, 64], "antialias": True, "rescale": "imagenet"},
+        augmentation={},
+    )
+
+
+class VialsSettings(JobSettings):
+    """Settings of VialsJob; image size and batch size live in `data` (data.image.target_size, data.batch_size)."""
+
+    framework: Literal["torch", "tf"] = Field("torch", description="Framework that trains the model")
+    epochs: int = Field(30, ge=1, description="Passes over the training samples")
+    learning_rate: float = Field(2e-3, gt=0, description="Adam learning rate")
+    augment: bool = Field(False, description="Augment training images with data.augmentation (ImageAugmenter)")
+    seed: int = Field(0, ge=0, description="Seed of the initial weights (data.seed seeds the plan)")
+    filters: tuple[int, ...] = Field((32, 32, 64, 64), min_length=1, description="Channels of each conv block")
+    hidden: int = Field(64, ge=0, description="Units of the hidden dense layer; 0: none")
+    threads: int = Field(0, ge=0, description="CPU threads for the framework's math; 0: one per core")
+    data: DataSettings = Field(default_factory=vials_data, description="Datasets, classes, split and pipeline")
+
+
+class SeenBatches:
+    """The fingerprint of every batch a model saw, as {purpose: [[epoch, batch, sha256], ...]}."""
+
+    def __init__(self):
+        self.batches: dict[str, list[list]] = {}
+        self._count: dict[tuple[str, int], int] = {}
+
+    def __call__(self, purpose: str, epoch: int, digest: str) -> None:
+        index = self._count.get((purpose, epoch), 0)
+        self._count[purpose, epoch] = index + 1
+        self.batches.setdefault(purpose, []).append([epoch, index, digest])
+
+    def digest(self) -> str:
+        """One SHA-256 over every fingerprint in order: equal digests, equal data."""
+        return hashlib.sha256(json.dumps(self.batches, sort_keys=True).encode()).hexdigest()
+
+
+class EpochReport:
+    """The monitor the trainer reports to: progress.jsonl, the output metrics and fingerprints.json, every epoch."""
+
+    def __init__(self, job: VialsJob, seen: SeenBatches):
+        self.job, self.seen = job, seen
+        self.monitor = job.get_remote_monitor()
+        self.fingerprints_path = job.artifact_path(FINGERPRINTS_FILE)
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = dict(logs or {})
+        self.monitor.on_epoch_end(epoch, logs)
+        self.job.add_output_metrics({**logs, "epochs_completed": epoch + 1,
+                                     "train_seconds": round(time.perf_counter() - self.started, 2)})
+        self.write_fingerprints()
+
+    def write_fingerprints(self) -> None:
+        record = {"framework": self.job.settings.framework, "digest": self.seen.digest(), **self.seen.batches}
+        self.job.io.write_file(self.fingerprints_path, json.dumps(record, indent=1))
+
+
+class VialsJob(Job):
+    """Trains the demo CNN on the vials (or any folder of class folders) in the framework of `settings`."""
+
+    settings: VialsSettings
+
+    def run(self) -> str:
+        """Split, train, export; returns the model folder in the artifacts."""
+        started = time.perf_counter()
+        settings = self.settings
+        trainer = training_module(settings.framework)
+        threads = trainer.configure_threads(settings.threads)
+        samples = settings.data.samples(self.datasets, id_path=self.artifact_path(ID_FILE))
+        classes = settings.data.class_names(samples)
+        self.add_output_metrics({"framework": settings.framework, "threads": threads, "classes": classes,
+                                 "split": split_counts(samples), "epochs_completed": 0})
+        train = settings.data.generator(samples, settings.framework, "train", augment=settings.augment,
+                                        repeat=settings.epochs)
+        devel_samples = int((samples["purpose"] == "devel").sum())
+        devel = settings.data.generator(samples, settings.framework, "devel", augment=False,
+                                        shuffle=False) if devel_samples else None
+        spec = CnnSpec(image_size=image_size(train), classes=len(classes), filters=settings.filters,
+                       hidden=settings.hidden)
+        model = trainer.build_model(spec, initial_weights(spec, settings.seed))
+        log.info("Training a %d-parameter CNN in %s: %d epochs of %d batches, %d devel samples",
+                 spec.parameter_count(), settings.framework, settings.epochs, len(train), devel_samples)
+        seen = SeenBatches()
+        report = EpochReport(self, seen)
+        final = trainer.train_classifier(model, train, devel, learning_rate=settings.learning_rate,
+                                         monitor=report, on_batch=seen)
+        folder = self.temp_path(MODEL_FOLDER, dir=True)
+        trainer.export_model(model, spec, folder)
+        model_path = self.artifact_path(MODEL_FOLDER)
+        self.io.copy(folder, model_path)
+        self.add_output_metrics({**final, "parameters": spec.parameter_count(), "fingerprints_digest": seen.digest(),
+                                 "wall_seconds": round(time.perf_counter() - started, 2)})
+        return model_path
+
+
+def training_module(framework: str) -> ModuleType:
+    """`<adapter>.training` of `framework`; FrameworkUnavailable (with the install command) when not installed."""
+    return importlib.import_module(f"{adapter(framework).__name__}.training")
+
+
+def split_counts(samples: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """{purpose: {category: samples}} of a split sample table."""
+    category = samples["category"].map(lambda c: "|".join(c) if isinstance(c, tuple) else str(c))
+    counts = pd.crosstab(samples["purpose"], category)
+    return {purpose: {name: int(n) for name, n in row.items() if n} for purpose, row in counts.iterrows()}
+
+
+def image_size(generator: Any) -> tuple[int, int]:
+    """(height, width) of the images `generator` yields (its ImagePipeline's target_size)."""
+    for action in generator.actions:
+        size = getattr(action, "target_size", None)
+        if size is not None:
+            return tuple(size)
+    raise ValueError("data.image needs a target_size (height, width): the model's input size is fixed")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s:%(message)s")
+    VialsJob.init().start()
