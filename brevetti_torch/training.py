@@ -108,8 +108,8 @@ def train_classifier(model: nn.Sequential, train: DataGenerator, devel: DataGene
     ``on_batch(purpose, epoch, fingerprint)`` for every batch the model sees, and returns the last
     epoch's logs.
     """
-    _check_compiler_stack("train_classifier")
     epochs, steps = _epochs(train)
+    _check_compiler_stack("train_classifier")
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=ADAM_EPSILON)
     # Cosine decay to zero over the run, in closed form as Keras' CosineDecay computes it.
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: cosine_decay(step, epochs * steps))

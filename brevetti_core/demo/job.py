@@ -19,11 +19,16 @@ plus any setting (``--framework tf --epochs 10``); ``brevetti demo`` runs it in 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import logging
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any, Literal
 
@@ -102,14 +107,34 @@ class EpochReport:
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
-        self.monitor.on_epoch_end(epoch, logs)
-        self.job.add_output_metrics({**logs, "epochs_completed": epoch + 1,
-                                     "train_seconds": round(time.perf_counter() - self.started, 2)})
-        self.write_fingerprints()
+        # A Ctrl-C between these writes would leave progress.jsonl, output.json and fingerprints.json
+        # describing different epochs; it takes effect once all three agree.
+        with deferred_interrupt():
+            self.monitor.on_epoch_end(epoch, logs)
+            self.job.add_output_metrics({**logs, "epochs_completed": epoch + 1,
+                                         "train_seconds": round(time.perf_counter() - self.started, 2)})
+            self.write_fingerprints()
 
     def write_fingerprints(self) -> None:
         record = {"framework": self.job.settings.framework, "digest": self.seen.digest(), **self.seen.batches}
         self.job.io.write_file(self.fingerprints_path, json.dumps(record, indent=1))
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) inside the block and raise KeyboardInterrupt when it ends, if one came."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield  # only the main thread can swap handlers, and a custom handler is the caller's business
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
 
 
 class VialsJob(Job):
@@ -173,4 +198,8 @@ def image_size(generator: Any) -> tuple[int, int]:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s:%(message)s")
-    VialsJob.init().start()
+    try:
+        VialsJob.init().start()
+    except KeyboardInterrupt:
+        log.warning("Interrupted: the job is marked interrupted, its artifacts keep the epochs completed so far")
+        sys.exit(130)
