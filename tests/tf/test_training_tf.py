@@ -1,0 +1,202 @@
+"""brevetti_tf.training and VialsJob in TensorFlow: same weights as the numpy spec, the plan's batches, artifacts.
+
+Mirrors tests/torch/test_training.py; the job runs in a subprocess, as a user runs it.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from brevetti_core.demo import generate_vials
+from brevetti_core.demo.job import VialsSettings
+from brevetti_core.demo.model import CnnSpec, initial_weights, reference_logits
+from brevetti_core.execution import fingerprint
+from brevetti_core.settings import load_settings, parse_argv
+from brevetti_tf import training
+from brevetti_tf.generator import build_image_data_generator
+
+FRAMEWORK = "tf"
+SPEC = CnnSpec(image_size=(20, 18), classes=3, filters=(4, 6), hidden=5)
+
+
+@pytest.fixture(scope="module")
+def vials(tmp_path_factory):
+    return generate_vials(tmp_path_factory.mktemp("vials") / "vials", items_per_class=4, duplicates=1, size=64)
+
+
+def job_argv(vials, *extra):
+    return ["--data.datasets", json.dumps([str(vials)]), "--framework", FRAMEWORK, "--epochs", "3",
+            "--data.batch_size", "8", "--data.image", '{"target_size": [32, 32], "rescale": "imagenet"}',
+            "--filters", "[8, 8]", "--hidden", "0", *extra]
+
+
+def start_job(root, argv):
+    env = {**os.environ, "BREVETTI_DATA_BUCKET": str(root)}
+    return subprocess.Popen([sys.executable, "-m", "brevetti_core.demo.job", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def artifacts_of(root):
+    [folder] = [p for p in root.iterdir() if (p / "artifacts").is_dir()]
+    return folder / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def finished(vials, tmp_path_factory):
+    """The artifacts folder of one completed 3-epoch job."""
+    root = tmp_path_factory.mktemp("root")
+    process = start_job(root, job_argv(vials))
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-3000:]
+    return artifacts_of(root)
+
+
+def settings_of(vials):
+    return load_settings(VialsSettings, [], parse_argv(job_argv(vials))[1])
+
+
+def plan_fingerprints(vials, purpose, epochs):
+    """The fingerprints of the core's numpy batches for the job's settings: what the model should have seen."""
+    settings = settings_of(vials)
+    options = {"repeat": epochs} if purpose == "train" else {"shuffle": False}
+    generator = settings.data.generator(settings.data.samples(), "numpy", purpose, augment=False, **options)
+    return [fingerprint(batch) for batch in generator.get_dataset_numpy()]
+
+
+def read_json(path):
+    return json.loads(path.read_text())
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append((epoch, logs))
+
+
+# -- the model --------------------------------------------------------------------------------
+
+def test_build_model_holds_the_given_weights():
+    weights = initial_weights(SPEC, 1)
+    held = training.model_weights(training.build_model(SPEC, weights))
+    assert held.keys() == weights.keys()
+    assert all(np.array_equal(held[name], weights[name]) for name in weights)
+
+
+def test_the_model_computes_the_reference_forward_pass():
+    weights = initial_weights(SPEC, 2)
+    images = np.random.default_rng(0).normal(size=(3, 20, 18, 3)).astype(np.float32)
+    logits = training.predict(training.build_model(SPEC, weights), images)
+    np.testing.assert_allclose(logits, reference_logits(SPEC, weights, images), atol=1e-5)
+
+
+def test_weights_of_the_wrong_shape_are_refused_naming_the_layer():
+    weights = initial_weights(CnnSpec(image_size=(20, 18), classes=3, filters=(4, 7), hidden=5), 0)
+    with pytest.raises(ValueError, match=r"weights conv1/kernel have shape \(3, 3, 4, 7\), the model's layer needs"):
+        training.build_model(SPEC, weights)
+
+
+def test_configure_threads_sets_the_tensorflow_thread_pools_before_it_starts():
+    script = ("from brevetti_tf import training; import tensorflow as tf; n = training.configure_threads(1); "
+              "print(n, tf.config.threading.get_intra_op_parallelism_threads(), "
+              "tf.config.threading.get_inter_op_parallelism_threads())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1", "1"]
+
+
+def test_training_refuses_an_endless_generator(vials):
+    settings = settings_of(vials)
+    endless = settings.data.generator(settings.data.samples(), FRAMEWORK, repeat=True)
+    with pytest.raises(ValueError, match="repeats endlessly; build it with repeat=<epochs>"):
+        training.train_classifier(training.build_model(SPEC, initial_weights(SPEC, 0)), endless, None,
+                                  learning_rate=0.01)
+
+
+def test_training_refuses_a_generator_without_samples():
+    empty = build_image_data_generator([], classes=["a", "b", "c"], image={"target_size": [20, 18]}, repeat=2)
+    with pytest.raises(ValueError, match="the train generator has no samples"):
+        training.train_classifier(training.build_model(SPEC, initial_weights(SPEC, 0)), empty, None,
+                                  learning_rate=0.01)
+
+
+def test_training_reports_each_epoch_through_the_keras_callback(vials):
+    settings = settings_of(vials)
+    samples = settings.data.samples()
+    train = settings.data.generator(samples, FRAMEWORK, "train", augment=False, repeat=2)
+    spec = CnnSpec(image_size=(32, 32), classes=3, filters=(8, 8), hidden=0)
+    recorder, seen = Recorder(), []
+    final = training.train_classifier(training.build_model(spec, initial_weights(spec, 0)), train, None,
+                                      learning_rate=0.01, monitor=recorder, on_batch=lambda *batch: seen.append(batch))
+    assert [epoch for epoch, _ in recorder.calls] == [0, 1] and recorder.calls[-1][1] == final
+    assert set(final) == {"train_loss", "train_accuracy"} and all(isinstance(v, float) for v in final.values())
+    assert [digest for _, _, digest in seen] == plan_fingerprints(vials, "train", 2)
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+def test_job_completes_with_its_model_in_the_artifacts(finished):
+    assert read_json(finished / "status.json")["status"] == "completed"
+    assert (finished / "model" / training.MODEL_FILE).stat().st_size > 0
+    spec = read_json(finished / "model" / "spec.json")
+    assert spec["framework"] == FRAMEWORK and spec["spec"]["image_size"] == [32, 32]
+    assert (finished / "split_ids.csv").exists()
+
+
+def test_progress_has_train_and_devel_metrics_for_every_epoch(finished):
+    lines = [json.loads(line) for line in (finished / "progress.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [0, 1, 2]
+    for line in lines:
+        assert {"train_loss", "train_accuracy", "devel_loss", "devel_accuracy"} <= set(line)
+        assert 0 <= line["devel_accuracy"] <= 1
+
+
+def test_output_records_the_last_epochs_metrics_and_the_split(finished):
+    output = read_json(finished / "output.json")["output"]
+    last = json.loads((finished / "progress.jsonl").read_text().splitlines()[-1])
+    assert output["devel_accuracy"] == last["devel_accuracy"] and output["epochs_completed"] == 3
+    assert output["framework"] == FRAMEWORK
+    assert sum(output["split"]["train"].values()) + sum(output["split"]["devel"].values()) == 12 * 3 + 1
+
+
+def test_the_model_saw_exactly_the_core_plans_batches(finished, vials):
+    seen = read_json(finished / "fingerprints.json")
+    assert [digest for _, _, digest in seen["train"]] == plan_fingerprints(vials, "train", 3)
+    assert [digest for _, _, digest in seen["devel"]] == plan_fingerprints(vials, "devel", 1) * 3
+    assert seen["digest"] == read_json(finished / "output.json")["output"]["fingerprints_digest"]
+
+
+def test_the_exported_model_classifies_devel_as_the_job_reported(finished, vials):
+    settings = settings_of(vials)
+    devel = settings.data.generator(settings.data.samples(), "numpy", "devel", augment=False, shuffle=False)
+    images, onehot = (np.concatenate(parts) for parts in zip(*devel.get_dataset_numpy()))
+    model = keras.models.load_model(finished / "model" / training.MODEL_FILE)
+    accuracy = (model(tf.convert_to_tensor(images)).numpy().argmax(1) == onehot.argmax(1)).mean()
+    assert accuracy == pytest.approx(read_json(finished / "output.json")["output"]["devel_accuracy"])
+
+
+def test_ctrl_c_marks_the_job_interrupted_with_its_progress_so_far(vials, tmp_path):
+    process = start_job(tmp_path, job_argv(vials, "--epochs", "500"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        progress = list(tmp_path.glob("*/artifacts/progress.jsonl"))
+        if progress and len(progress[0].read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=120)
+    assert process.returncode == 130
+    artifacts = artifacts_of(tmp_path)
+    assert read_json(artifacts / "status.json")["status"] == "interrupted"
+    epochs = len((artifacts / "progress.jsonl").read_text().splitlines())
+    output = read_json(artifacts / "output.json")["output"]
+    assert 2 <= output["epochs_completed"] == epochs < 500
+    assert {epoch for epoch, _, _ in read_json(artifacts / "fingerprints.json")["devel"]} == set(range(epochs))
