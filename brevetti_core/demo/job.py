@@ -150,6 +150,7 @@ class VialsJob(Job):
         threads = trainer.configure_threads(settings.threads)
         samples = settings.data.samples(self.datasets, id_path=self.artifact_path(ID_FILE))
         classes = settings.data.class_names(samples)
+        check_classes(samples, classes, settings.data)
         self.add_output_metrics({"framework": settings.framework, "threads": threads, "classes": classes,
                                  "split": split_counts(samples), "epochs_completed": 0})
         train = settings.data.generator(samples, settings.framework, "train", augment=settings.augment,
@@ -178,6 +179,18 @@ class VialsJob(Job):
 def training_module(framework: str) -> ModuleType:
     """`<adapter>.training` of `framework`; FrameworkUnavailable (with the install command) when not installed."""
     return importlib.import_module(f"{adapter(framework).__name__}.training")
+
+
+def check_classes(samples: pd.DataFrame, classes: list[str], data: DataSettings) -> None:
+    """ValueError when no sample has one of `classes`; a warning for each class without samples."""
+    datasets = ", ".join(data.datasets) or "the job's datasets"
+    if samples.empty:
+        raise ValueError(f"no images of the classes {classes} in {datasets}: set data.classes to your class folder "
+                         f"names (--data.classes '[\"ok\", \"defect\"]'), or to null for every folder found")
+    found = {name for category in samples["category"] for name in category}
+    for name in classes:
+        if name not in found:
+            log.warning("Class %r has no images in %s; the model learns it from none", name, datasets)
 
 
 def split_counts(samples: pd.DataFrame) -> dict[str, dict[str, int]]:

@@ -1,10 +1,12 @@
 """VialsJob's settings, split and bookkeeping, without a framework (training runs in tests/torch and tests/tf)."""
+import shutil
 import sys
 
 import pytest
 
 from brevetti_core.demo import generate_vials
-from brevetti_core.demo.job import ITEM_ID, SeenBatches, VialsSettings, image_size, split_counts, training_module
+from brevetti_core.demo.job import (ITEM_ID, SeenBatches, VialsSettings, check_classes, image_size, split_counts,
+                                   training_module)
 from brevetti_core.demo.vials import CLASSES
 from brevetti_core.frameworks import FrameworkUnavailable
 from brevetti_core.settings import SettingsError, load_settings, parse_argv
@@ -88,3 +90,21 @@ def test_a_missing_framework_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "brevetti_tf", None)  # what an environment without tensorflow looks like
     with pytest.raises(FrameworkUnavailable, match=r'pip install -c constraints.txt -e "\.\[tf\]"'):
         training_module("tf")
+
+
+def test_datasets_without_the_classes_are_refused_with_the_setting_to_change(tmp_path):
+    generate_vials(tmp_path / "other", items_per_class=1, duplicates=0, annotations=False)
+    for name in CLASSES:
+        shutil.rmtree(tmp_path / "other" / name)  # only unknown/ is left
+    settings = settings_from(["--data.datasets", f'["{tmp_path / "other"}"]'])
+    samples = settings.data.samples()
+    with pytest.raises(ValueError, match=r"no images of the classes \['good', 'missing_cap', 'failed_cap'\] in .*other: "
+                                         r"set data.classes to your class folder names"):
+        check_classes(samples, settings.data.class_names(samples), settings.data)
+
+
+def test_a_class_without_images_is_warned_about(vials, caplog):
+    settings = settings_from(["--data.datasets", f'["{vials}"]', "--data.classes", '["good", "cracked"]'])
+    samples = settings.data.samples()
+    check_classes(samples, settings.data.class_names(samples), settings.data)
+    assert "Class 'cracked' has no images" in caplog.text
