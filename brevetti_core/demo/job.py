@@ -9,7 +9,8 @@ the same numpy-drawn weights in either framework. Artifacts:
 - ``fingerprints.json``: the SHA-256 of every batch the model saw, by purpose and epoch (rewritten
   each epoch, so an interrupted run keeps what it saw);
 - ``output.json``: the final metrics, split counts and timings (the latest epoch's when interrupted);
-- ``model/``: the exported model and its ``spec.json``.
+- ``model/``: the exported model and its ``spec.json``;
+- ``report.html``: the job's report, with the sample table and the first training batch recorded here.
 
 The ``unknown/`` folder of the vials dataset is left out by the default ``data.classes`` (listing
 drops samples of no listed class), so every trained sample has exactly one class.
@@ -38,6 +39,7 @@ from pydantic import Field
 from ..data_settings import DataSettings
 from ..frameworks import adapter
 from ..job import Job
+from ..report.record import record_first_batch, record_samples
 from ..settings import JobSettings
 from ..split import SampleSplit
 from .model import CnnSpec, initial_weights
@@ -116,8 +118,12 @@ class EpochReport:
             self.write_fingerprints()
 
     def write_fingerprints(self) -> None:
-        record = {"framework": self.job.settings.framework, "digest": self.seen.digest(), **self.seen.batches}
-        self.job.io.write_file(self.fingerprints_path, json.dumps(record, indent=1))
+        header = {"framework": self.job.settings.framework, "digest": self.seen.digest()}
+        # One batch a line, so two runs' files compare with a plain diff.
+        parts = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in header.items()]
+        parts += [f"  {json.dumps(purpose)}: [\n" + ",\n".join(f"    {json.dumps(entry)}" for entry in entries) + "\n  ]"
+                  for purpose, entries in self.seen.batches.items()]
+        self.job.io.write_file(self.fingerprints_path, "{\n" + ",\n".join(parts) + "\n}\n")
 
 
 @contextlib.contextmanager
@@ -153,8 +159,10 @@ class VialsJob(Job):
         check_classes(samples, classes, settings.data)
         self.add_output_metrics({"framework": settings.framework, "threads": threads, "classes": classes,
                                  "split": split_counts(samples), "epochs_completed": 0})
+        record_samples(self, samples)
         train = settings.data.generator(samples, settings.framework, "train", augment=settings.augment,
                                         repeat=settings.epochs)
+        record_first_batch(self, train)
         devel_samples = int((samples["purpose"] == "devel").sum())
         devel = settings.data.generator(samples, settings.framework, "devel", augment=False,
                                         shuffle=False) if devel_samples else None
