@@ -169,17 +169,17 @@ def _epochs(train: DataGenerator) -> tuple[int, int]:
     return train.epochs, len(train)
 
 
-def export_model(model: keras.Sequential, spec: CnnSpec, folder: str) -> str:
-    """Write `model` as a .keras file (loadable without this code) plus spec.json; returns the model file."""
+def export_model(model: keras.Sequential, spec: CnnSpec, folder: str, metadata: dict | None = None) -> str:
+    """Write `model` as a .keras file and spec.json (+ `metadata`); returns the model file."""
     path = os.path.join(folder, MODEL_FILE)
     model.save(path)
-    _write_spec(spec, folder)
+    _write_spec(spec, folder, metadata or {})
     log.info("Exported the model to %s", path)
     return path
 
 
-def _write_spec(spec: CnnSpec, folder: str) -> None:
+def _write_spec(spec: CnnSpec, folder: str, metadata: dict) -> None:
     description = {"framework": FRAMEWORK, "model_file": MODEL_FILE, "input_layout": "NHWC",
-                   "spec": spec.model_dump(mode="json")}
+                   "spec": spec.model_dump(mode="json"), **metadata}
     with open(os.path.join(folder, "spec.json"), "w", encoding="utf-8") as f:
         json.dump(description, f, indent=2)

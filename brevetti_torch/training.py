@@ -179,8 +179,8 @@ def _epochs(train: DataGenerator) -> tuple[int, int]:
     return train.epochs, len(train)
 
 
-def export_model(model: nn.Sequential, spec: CnnSpec, folder: str) -> str:
-    """Write `model` as a torch.export program (loadable without this code) plus spec.json; returns the model file."""
+def export_model(model: nn.Sequential, spec: CnnSpec, folder: str, metadata: dict | None = None) -> str:
+    """Write `model` as a torch.export program and spec.json (+ `metadata`); returns the model file."""
     _check_compiler_stack("export_model")
     model.eval()
     example = torch.zeros(2, spec.channels, *spec.image_size)
@@ -188,13 +188,13 @@ def export_model(model: nn.Sequential, spec: CnnSpec, folder: str) -> str:
     program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
     path = os.path.join(folder, MODEL_FILE)
     torch.export.save(program, path)
-    _write_spec(spec, folder)
+    _write_spec(spec, folder, metadata or {})
     log.info("Exported the model to %s", path)
     return path
 
 
-def _write_spec(spec: CnnSpec, folder: str) -> None:
+def _write_spec(spec: CnnSpec, folder: str, metadata: dict) -> None:
     description = {"framework": FRAMEWORK, "model_file": MODEL_FILE, "input_layout": "NCHW",
-                   "spec": spec.model_dump(mode="json")}
+                   "spec": spec.model_dump(mode="json"), **metadata}
     with open(os.path.join(folder, "spec.json"), "w", encoding="utf-8") as f:
         json.dump(description, f, indent=2)

@@ -121,8 +121,8 @@ class EpochReport:
         header = {"framework": self.job.settings.framework, "digest": self.seen.digest()}
         # One batch a line, so two runs' files compare with a plain diff.
         parts = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in header.items()]
-        parts += [f"  {json.dumps(purpose)}: [\n" + ",\n".join(f"    {json.dumps(entry)}" for entry in entries) + "\n  ]"
-                  for purpose, entries in self.seen.batches.items()]
+        parts += [f"  {json.dumps(purpose)}: [\n" + ",\n".join(f"    {json.dumps(entry)}" for entry in entries)
+                  + "\n  ]" for purpose, entries in self.seen.batches.items()]
         self.job.io.write_file(self.fingerprints_path, "{\n" + ",\n".join(parts) + "\n}\n")
 
 
@@ -176,7 +176,7 @@ class VialsJob(Job):
         final = trainer.train_classifier(model, train, devel, learning_rate=settings.learning_rate,
                                          monitor=report, on_batch=seen)
         folder = self.temp_path(MODEL_FOLDER, dir=True)
-        trainer.export_model(model, spec, folder)
+        trainer.export_model(model, spec, folder, {"classes": classes, "image": settings.data.image})
         model_path = self.artifact_path(MODEL_FOLDER)
         self.io.copy(folder, model_path)
         self.add_output_metrics({**final, "parameters": spec.parameter_count(), "fingerprints_digest": seen.digest(),

@@ -148,6 +148,7 @@ def test_job_completes_with_its_model_in_the_artifacts(finished):
     assert (finished / "model" / training.MODEL_FILE).stat().st_size > 0
     spec = read_json(finished / "model" / "spec.json")
     assert spec["framework"] == FRAMEWORK and spec["spec"]["image_size"] == [32, 32]
+    assert spec["classes"] == ["good", "missing_cap", "failed_cap"] and spec["image"]["target_size"] == [32, 32]
     assert (finished / "split_ids.csv").exists()
 
 
