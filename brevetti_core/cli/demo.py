@@ -176,7 +176,7 @@ def compare(runs: list[Run], dataset: str) -> str:
         lines.append(f"  {key:<16}" + "".join(_cell(run.output.get(key)) for run in runs))
     lines.append(f"  {'wall time (s)':<16}" + "".join(_cell(run.seconds) for run in runs))
     lines += ["", "artifacts:"] + [f"  {run.framework:<6} {join(run.job.job_dir, 'artifacts')}" for run in runs]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _cell(value) -> str:
