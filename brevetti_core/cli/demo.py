@@ -109,10 +109,7 @@ def ensure_dataset(root: str) -> str:
             os.replace(_generate(os.path.join(partial, "vials")), target)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
-    except PermissionError as error:
-        raise UsageError(f"cannot write the demo dataset to {target} ({error.strerror or error}); {WRITABLE_HINT}") \
-            from None
-    except OSError as error:
+    except OSError as error:  # PermissionError, NotADirectoryError, a read-only file system...
         raise UsageError(f"cannot write the demo dataset to {target} ({error}); {WRITABLE_HINT}") from None
     return target
 
@@ -125,7 +122,8 @@ def _generate(folder: str) -> str:
 
 def run_job(framework: str, extra: list[str], dataset: str) -> Run:
     """Run VialsJob in `framework` on `dataset` (extra argv as its settings) and read back its artifacts."""
-    job = VialsJob.init(argv=[*_without_framework(extra), "--framework", framework], name=f"vials demo ({framework})",
+    # The last --framework wins, so this one overrides any in `extra`.
+    job = VialsJob.init(argv=[*extra, "--framework", framework], name=f"vials demo ({framework})",
                         datasets=[Dataset(name="vials", bucket=dataset)])
     started = time.perf_counter()
     job.start()
@@ -134,18 +132,6 @@ def run_job(framework: str, extra: list[str], dataset: str) -> Run:
     output = json.loads(io_tools.read_file(join(artifacts, "output.json")))
     fingerprints = json.loads(io_tools.read_file(join(artifacts, FINGERPRINTS_FILE)))
     return Run(framework, job, seconds, output.get("output", {}), fingerprints)
-
-
-def _without_framework(extra: list[str]) -> list[str]:
-    kept, skip = [], False
-    for token in extra:
-        if skip:
-            skip = False
-        elif token == "--framework":
-            skip = True
-        elif not token.startswith("--framework="):
-            kept.append(token)
-    return kept
 
 
 def compare(runs: list[Run], dataset: str) -> str:
