@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """Generate the data if needed, train in each framework, print the comparison; 1 if the batches differ."""
     started = time.perf_counter()
+    # Read by TensorFlow when the tf run loads it: no C++ info lines, and the documented defaults.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     frameworks = _frameworks(args.extra)
     for framework in frameworks:
         check_installed(framework)
