@@ -195,7 +195,7 @@ def check_classes(samples: pd.DataFrame, classes: list[str], data: DataSettings)
     if samples.empty:
         raise ValueError(f"no images of the classes {classes} in {datasets}: set data.classes to your class folder "
                          f"names (--data.classes '[\"ok\", \"defect\"]'), or to null for every folder found")
-    found = {name for category in samples["category"] for name in category}
+    found = set(samples["category"].explode())
     for name in classes:
         if name not in found:
             log.warning("Class %r has no images in %s; the model learns it from none", name, datasets)
@@ -203,8 +203,7 @@ def check_classes(samples: pd.DataFrame, classes: list[str], data: DataSettings)
 
 def split_counts(samples: pd.DataFrame) -> dict[str, dict[str, int]]:
     """{purpose: {category: samples}} of a split sample table."""
-    category = samples["category"].map(lambda c: "|".join(c) if isinstance(c, tuple) else str(c))
-    counts = pd.crosstab(samples["purpose"], category)
+    counts = pd.crosstab(samples["purpose"], samples["category"].str.join("|"))
     return {purpose: {name: int(n) for name, n in row.items() if n} for purpose, row in counts.iterrows()}
 
 
