@@ -122,6 +122,18 @@ def test_training_refuses_a_generator_without_samples():
                                   learning_rate=0.01)
 
 
+def test_torch_compiler_stack_after_tensorflow_is_an_error_not_a_crash(tmp_path):
+    script = ("import tensorflow; from brevetti_torch import training; from brevetti_core.demo.model import *; "
+              "spec = CnnSpec(image_size=(8, 8), classes=2, filters=(2,), hidden=0); "
+              "training.export_model(training.build_model(spec, initial_weights(spec, 0)), spec, sys.argv[1])")
+    done = subprocess.run([sys.executable, "-c", f"import sys; {script}", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]  # not -11 (SIGSEGV)
+    assert "RuntimeError: export_model: TensorFlow was imported before brevetti_torch.training" in done.stderr
+    assert "import brevetti_torch.training before tensorflow, or train each framework in its own process" \
+        in done.stderr
+
+
 # -- the job ----------------------------------------------------------------------------------
 
 def test_job_completes_with_its_model_in_the_artifacts(finished):
