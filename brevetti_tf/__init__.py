@@ -5,11 +5,16 @@ reference SDK only changes its import lines.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
-import brevetti_core as _core
+# Quiet TensorFlow's start-up unless the user chose otherwise; must precede its first import.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .generator import DataGenerator, StratifiedSampler, build_image_data_generator
+import brevetti_core as _core  # noqa: E402
+
+from .generator import DataGenerator, StratifiedSampler, build_image_data_generator  # noqa: E402
 
 
 def __getattr__(name: str) -> Any:

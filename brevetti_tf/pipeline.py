@@ -9,11 +9,7 @@ speed, never order. No randomness and no pixel arithmetic happen here: the batch
 from __future__ import annotations
 
 import itertools
-import os
 from typing import Any
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np
 import tensorflow as tf

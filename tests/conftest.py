@@ -10,6 +10,11 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import pytest
 
+try:  # torch's compiler stack (triton) crashes when loaded after TensorFlow: load it first
+    import torch._dynamo  # noqa: F401
+except ImportError:
+    pass
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -27,7 +27,9 @@ class ImageAugmenter(Action):
     Defaults: ``image_keys=["img"]``, ``label_keys=["segmentation", "annotation"]`` (label keys a
     sample lacks are passed over), ``RandomTransformer()``, ``ImageNoise()``, ``ImageFiltering()``
     and no deformation. Arrays may be HWC, (T, H, W, C) frames or a tuple of those (one per ROI);
-    every frame and ROI of a sample gets the same parameters.
+    every frame and ROI of a sample gets the same parameters. A part may also be given as a dict of
+    its settings (``random_transformer={"rotate_chance": 0}``), so the whole augmenter can live in
+    JSON job settings.
     """
 
     plan_prefix = "aug"
@@ -39,10 +41,10 @@ class ImageAugmenter(Action):
                  image_deformation: ImageDeformation | None = None):
         self.image_keys = list(image_keys) if image_keys is not None else ["img"]
         self.label_keys = list(label_keys) if label_keys is not None else ["segmentation", "annotation"]
-        self.random_transformer = RandomTransformer() if random_transformer is _DEFAULT else random_transformer
-        self.image_noise = ImageNoise() if image_noise is _DEFAULT else image_noise
-        self.image_filter = ImageFiltering() if image_filter is _DEFAULT else image_filter
-        self.image_deformation = image_deformation
+        self.random_transformer = _part(random_transformer, RandomTransformer)
+        self.image_noise = _part(image_noise, ImageNoise)
+        self.image_filter = _part(image_filter, ImageFiltering)
+        self.image_deformation = _part(image_deformation, ImageDeformation)
 
     @property
     def parts(self) -> list:
@@ -101,3 +103,14 @@ def _each_image(value: Any, fn: Callable[[np.ndarray], np.ndarray]) -> Any:
     if value.ndim != 3:
         raise ValueError(f"ImageAugmenter: expected an HWC image, got an array of shape {value.shape}")
     return fn(value)
+
+
+def _part(value, kind: type):
+    """A part: the default instance, None (off), a dict of its settings, or an instance as given."""
+    if value is _DEFAULT:
+        return kind()
+    if isinstance(value, Mapping):
+        return kind(**value)
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"ImageAugmenter: expected a {kind.__name__}, a dict of its settings or None, got {value!r}")
+    return value

@@ -214,3 +214,23 @@ def test_augmenter_applies_the_same_parameters_to_every_roi_of_a_sample():
 def test_augmenter_names_a_missing_image_key():
     with pytest.raises(KeyError, match="no image 'img'"):
         ImageAugmenter()({"path": "a.png"}, {**NEUTRAL, **NO_COLOUR, "filter": 0})
+
+
+def test_augmenter_parts_can_be_given_as_settings_dicts():
+    from brevetti_core.augment.augmenter import ImageAugmenter
+    from brevetti_core.augment.deformation import ImageDeformation
+
+    augmenter = ImageAugmenter(random_transformer={"rotate_chance": 0.0, "flip_up_down": False},
+                               image_deformation={"alpha": 2.0}, image_noise=None)
+    assert augmenter.random_transformer.rotate_chance == 0.0
+    assert augmenter.random_transformer.flip_up_down is False
+    assert isinstance(augmenter.image_deformation, ImageDeformation) and augmenter.image_deformation.alpha == 2.0
+    assert augmenter.image_noise is None
+
+
+def test_augmenter_refuses_a_part_of_the_wrong_kind():
+    import pytest
+    from brevetti_core.augment.augmenter import ImageAugmenter
+
+    with pytest.raises(TypeError, match="ImageNoise"):
+        ImageAugmenter(image_noise=3)

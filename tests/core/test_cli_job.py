@@ -1,4 +1,4 @@
-"""`brevetti job create|show|list` and `brevetti demo`, run as a user would, in a subprocess."""
+"""`brevetti job create|show|list`, run as a user would, in a subprocess (the demo: test_demo_cli.py)."""
 import json
 import os
 import subprocess
@@ -51,26 +51,12 @@ def test_list_shows_every_job(data_root, images):
     (["job", "create", "--name", "x", "--settings", "[1]"], "--settings must be a JSON object, got list"),
     (["job", "create", "--name", "x", "--dataset", "/no/such/folder"], "no folder or bucket at /no/such/folder"),
     (["job", "show", "missing"], "no job definition at"),
-    (["demo", "--repeats", "many"], "setting 'repeats' expects an integer, got 'many' (from --repeats)"),
-    (["demo", "--repeat", "2"], "unknown setting 'repeat' (from --repeat); did you mean 'repeats'?"),
 ])
 def test_bad_input_exits_2_with_a_message_and_no_traceback(data_root, args, message):
     done = brevetti(*args)
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_demo_runs_a_local_job_and_lists_its_artifacts(data_root):
-    done = brevetti("demo", "--repeats", "2", "--message", "hi")
-    assert done.returncode == 0, done.stderr
-    [job_id] = [p.name for p in data_root.iterdir()]
-    assert f"job {job_id}" in done.stdout
-    listed = [line.split()[0] for line in done.stdout.splitlines()[1:]]
-    assert listed == ["demo/message.txt", "output.json", "progress.jsonl", "report.html", "status.json"]
-    assert (data_root / job_id / "artifacts" / "demo" / "message.txt").read_text() == "hi\nhi\n"
-    output = json.loads((data_root / job_id / "artifacts" / "output.json").read_text())
-    assert output["output"] == {"lines_written": 2}
 
 
 def test_job_commands_work_on_an_s3_root(s3_bucket, monkeypatch):
