@@ -217,9 +217,6 @@ def test_augmenter_names_a_missing_image_key():
 
 
 def test_augmenter_parts_can_be_given_as_settings_dicts():
-    from brevetti_core.augment.augmenter import ImageAugmenter
-    from brevetti_core.augment.deformation import ImageDeformation
-
     augmenter = ImageAugmenter(random_transformer={"rotate_chance": 0.0, "flip_up_down": False},
                                image_deformation={"alpha": 2.0}, image_noise=None)
     assert augmenter.random_transformer.rotate_chance == 0.0
@@ -229,8 +226,5 @@ def test_augmenter_parts_can_be_given_as_settings_dicts():
 
 
 def test_augmenter_refuses_a_part_of_the_wrong_kind():
-    import pytest
-    from brevetti_core.augment.augmenter import ImageAugmenter
-
     with pytest.raises(TypeError, match="ImageNoise"):
         ImageAugmenter(image_noise=3)
