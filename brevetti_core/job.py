@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 
-from . import jobstore
+from . import jobstore, rng
 from .dataset import Dataset
 from .io_tools import IoTools, io_tools, is_remote, join, protocol_of
 from .monitor import RemoteMonitor
@@ -76,6 +76,7 @@ class Job(BaseModel):
     _completed: bool = PrivateAttr(False)
     _metrics: dict = PrivateAttr(default_factory=dict)
     _environment: dict = PrivateAttr(default_factory=dict)
+    _seed_mark: int = PrivateAttr(default_factory=rng.ledger_mark)
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +181,11 @@ class Job(BaseModel):
     def backend(self) -> jobstore.LocalBackend:
         """The platform this job reports to: the local data root (kept for seed-compatible code)."""
         return jobstore.LocalBackend()
+
+    @property
+    def seed_mark(self) -> int:
+        """The seed-ledger position when this job was made: output.json lists the seeds resolved since."""
+        return self._seed_mark
 
     @property
     def job_dir(self) -> str:

@@ -83,7 +83,7 @@ def _source_file(job_class: type) -> str | None:
 def build_output(job: Any, metrics: dict, env: dict) -> dict:
     """The output.json record of `job` (a Job) without its api key."""
     record = job.model_dump(mode="json", exclude={"api_key"}, serialize_as_any=True)
-    record["seeds"] = seeds_used()
+    record["seeds"] = seeds_used(since=job.seed_mark)
     return {"output": metrics, "environment": env, "job": record}
 
 

@@ -42,10 +42,18 @@ def resolve_seed(seed: int | None, owner: str) -> int:
     return seed
 
 
-def seeds_used() -> list[dict]:
-    """Every seed resolved in this process so far: [{owner, seed, drawn}]."""
+def ledger_mark() -> int:
+    """A position in the seed ledger: ``seeds_used(since=mark)`` lists only what was resolved after it."""
     with _ledger_lock:
-        return [dict(entry) for entry in _ledger]
+        return len(_ledger)
+
+
+def seeds_used(since: int = 0) -> list[dict]:
+    """The distinct seeds resolved in this process after ledger position `since`: [{owner, seed, drawn}]."""
+    with _ledger_lock:
+        entries = _ledger[since:]
+    distinct = {(e["owner"], e["seed"], e["drawn"]): e for e in entries}
+    return [dict(entry) for entry in distinct.values()]
 
 
 def name_key(name: str) -> int:

@@ -284,3 +284,14 @@ def test_run_returning_something_other_than_a_path_fails_clearly(data_root):
     with pytest.raises(TypeError, match="the model package must be a path"):
         job.start()
     assert read_json(os.path.join(artifacts(job), "status.json"))["status"] == "failed"
+
+
+def test_output_lists_only_the_seeds_resolved_since_the_job_was_made(data_root):
+    rng.resolve_seed(111, "BeforeTheJob")
+    job = Job.init(argv=[])
+    job.start(complete=False)
+    rng.resolve_seed(222, "DataGenerator")
+    rng.resolve_seed(222, "DataGenerator")  # a second generator with the same seed is listed once
+    job.upload_job_output()
+    seeds = json.loads(open(os.path.join(artifacts(job), "output.json")).read())["job"]["seeds"]
+    assert seeds == [{"owner": "DataGenerator", "seed": 222, "drawn": False}]
