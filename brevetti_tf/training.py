@@ -6,7 +6,6 @@ go through Keras' callback machinery (``hooks.RemoteMonitorCallback``).
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from brevetti_core.demo.model import CnnSpec
+from brevetti_core.demo.model import CnnSpec, training_length, write_spec
 from brevetti_core.execution import fingerprint
 from brevetti_core.generator import DataGenerator
 
@@ -104,7 +103,7 @@ def train_classifier(model: keras.Sequential, train: DataGenerator, devel: DataG
     ``on_batch(purpose, epoch, fingerprint)`` for every batch the model sees, and returns the last
     epoch's logs.
     """
-    epochs, steps = _epochs(train)
+    epochs, steps = training_length(train)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
     optimiser = keras.optimizers.Adam(learning_rate=schedule, epsilon=ADAM_EPSILON)
     loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
@@ -161,25 +160,10 @@ def _signature(model: keras.Sequential) -> list[tf.TensorSpec]:
     return [tf.TensorSpec((None, height, width, channels), tf.float32), tf.TensorSpec((None, classes), tf.float32)]
 
 
-def _epochs(train: DataGenerator) -> tuple[int, int]:
-    if train.epochs is None:
-        raise ValueError("train_classifier: the train generator repeats endlessly; build it with repeat=<epochs>")
-    if len(train) == 0:
-        raise ValueError("train_classifier: the train generator has no samples (is any sample's purpose 'train'?)")
-    return train.epochs, len(train)
-
-
 def export_model(model: keras.Sequential, spec: CnnSpec, folder: str, metadata: dict | None = None) -> str:
     """Write `model` as a .keras file and spec.json (+ `metadata`); returns the model file."""
     path = os.path.join(folder, MODEL_FILE)
     model.save(path)
-    _write_spec(spec, folder, metadata or {})
+    write_spec(spec, folder, FRAMEWORK, MODEL_FILE, "NHWC", metadata)
     log.info("Exported the model to %s", path)
     return path
-
-
-def _write_spec(spec: CnnSpec, folder: str, metadata: dict) -> None:
-    description = {"framework": FRAMEWORK, "model_file": MODEL_FILE, "input_layout": "NHWC",
-                   "spec": spec.model_dump(mode="json"), **metadata}
-    with open(os.path.join(folder, "spec.json"), "w", encoding="utf-8") as f:
-        json.dump(description, f, indent=2)

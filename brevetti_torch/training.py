@@ -8,7 +8,6 @@ layout first), so it can be compared with the TensorFlow run's.
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import math
 import os
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from brevetti_core.demo.model import CnnSpec
+from brevetti_core.demo.model import CnnSpec, training_length, write_spec
 from brevetti_core.execution import fingerprint
 from brevetti_core.generator import DataGenerator
 
@@ -108,7 +107,7 @@ def train_classifier(model: nn.Sequential, train: DataGenerator, devel: DataGene
     ``on_batch(purpose, epoch, fingerprint)`` for every batch the model sees, and returns the last
     epoch's logs.
     """
-    epochs, steps = _epochs(train)
+    epochs, steps = training_length(train)
     _check_compiler_stack("train_classifier")
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=ADAM_EPSILON)
     # Cosine decay to zero over the run, in closed form as Keras' CosineDecay computes it.
@@ -171,14 +170,6 @@ def _check_compiler_stack(what: str) -> None:
             f"or train each framework in its own process")
 
 
-def _epochs(train: DataGenerator) -> tuple[int, int]:
-    if train.epochs is None:
-        raise ValueError("train_classifier: the train generator repeats endlessly; build it with repeat=<epochs>")
-    if len(train) == 0:
-        raise ValueError("train_classifier: the train generator has no samples (is any sample's purpose 'train'?)")
-    return train.epochs, len(train)
-
-
 def export_model(model: nn.Sequential, spec: CnnSpec, folder: str, metadata: dict | None = None) -> str:
     """Write `model` as a torch.export program and spec.json (+ `metadata`); returns the model file."""
     _check_compiler_stack("export_model")
@@ -188,13 +179,6 @@ def export_model(model: nn.Sequential, spec: CnnSpec, folder: str, metadata: dic
     program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
     path = os.path.join(folder, MODEL_FILE)
     torch.export.save(program, path)
-    _write_spec(spec, folder, metadata or {})
+    write_spec(spec, folder, FRAMEWORK, MODEL_FILE, "NCHW", metadata)
     log.info("Exported the model to %s", path)
     return path
-
-
-def _write_spec(spec: CnnSpec, folder: str, metadata: dict) -> None:
-    description = {"framework": FRAMEWORK, "model_file": MODEL_FILE, "input_layout": "NCHW",
-                   "spec": spec.model_dump(mode="json"), **metadata}
-    with open(os.path.join(folder, "spec.json"), "w", encoding="utf-8") as f:
-        json.dump(description, f, indent=2)

@@ -9,7 +9,9 @@ pooling before the classifier avoids flattening, whose element order differs (CH
 """
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+import json
+import os
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -106,3 +108,21 @@ def reference_logits(spec: CnnSpec, weights: dict[str, np.ndarray], images: np.n
         if layer.relu:
             x = np.maximum(x, 0.0)
     return x
+
+
+def training_length(train: Any) -> tuple[int, int]:
+    """(epochs, batches per epoch) of a train generator built with ``repeat=epochs``; ValueError otherwise."""
+    if train.epochs is None:
+        raise ValueError("train_classifier: the train generator repeats endlessly; build it with repeat=<epochs>")
+    if len(train) == 0:
+        raise ValueError("train_classifier: the train generator has no samples (is any sample's purpose 'train'?)")
+    return train.epochs, len(train)
+
+
+def write_spec(spec: CnnSpec, folder: str, framework: str, model_file: str, input_layout: str,
+               metadata: dict | None = None) -> None:
+    """Write spec.json beside an exported model: framework, model file, input layout, architecture, `metadata`."""
+    description = {"framework": framework, "model_file": model_file, "input_layout": input_layout,
+                   "spec": spec.model_dump(mode="json"), **(metadata or {})}
+    with open(os.path.join(folder, "spec.json"), "w", encoding="utf-8") as f:
+        json.dump(description, f, indent=2)
