@@ -6,6 +6,7 @@ their outputs are bit-identical by construction (DESIGN §3, pixel contract).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -95,6 +96,24 @@ def _value_spec(value: Any, declared: tuple | None) -> Any:
     if declared is not None and len(declared) == value.ndim - 1 and not any(isinstance(d, tuple) for d in declared):
         return ArraySpec((None, *declared), value.dtype)
     return ArraySpec((None, *value.shape[1:]), value.dtype)
+
+
+def example_batch(generator: Any, start_batch: int, load: bool) -> Batch:
+    """The first loadable whole batch from `start_batch`: the model of a pipeline's shapes and dtypes."""
+    for plan in itertools.islice(generator.batch_plans(start_batch, 0, 1, with_params=load), 8):
+        values, _ = load_batch(generator.sample_loader, plan, load)
+        if values is not None:
+            return values
+    raise ValueError("cannot build the pipeline: the first batches have no loadable sample")
+
+
+def empty_batch(spec: Any) -> Any:
+    """A batch of zero samples matching `spec` (ArraySpecs, possibly nested); unknown sizes become 0."""
+    if isinstance(spec, ArraySpec):
+        return np.zeros((0, *[size or 0 for size in spec.shape[1:]]), dtype=spec.dtype)
+    if isinstance(spec, Mapping):
+        return {key: empty_batch(item) for key, item in spec.items()}
+    return tuple(empty_batch(item) for item in spec)
 
 
 def fingerprint(batch: Any) -> str:

@@ -8,14 +8,14 @@ speed, never order. No randomness and no pixel arithmetic happen here: the batch
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from brevetti_core.batching import BatchPlan
-from brevetti_core.execution import ArraySpec, EpochFailures, batch_spec, declared_shapes, load_batch
+from brevetti_core.execution import (ArraySpec, EpochFailures, batch_spec, declared_shapes, example_batch,
+                                     load_batch)
 from brevetti_core.generator import DataGenerator as CoreGenerator
 from brevetti_core.structure import Structure, select_structure
 
@@ -108,13 +108,9 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
 
 def _element_spec(generator: CoreGenerator, batches: PlanBatches, structure: Structure):
     """The output's TensorSpecs, from the first loadable batch and the actions' declared static shapes."""
-    for plan in itertools.islice(generator.batch_plans(batches.start, 0, 1, with_params=batches.load), 8):
-        values, _ = load_batch(batches.loader, plan, batches.load)
-        if values is not None:
-            spec = batch_spec(values, declared_shapes(generator.actions) if batches.load else {})
-            specs = {key: _tensor_spec(value, str(key)) for key, value in spec.items()}
-            return select_structure(specs, structure)
-    raise ValueError("cannot build the tf.data pipeline: the first batches have no loadable sample")
+    values = example_batch(generator, batches.start, batches.load)
+    spec = batch_spec(values, declared_shapes(generator.actions) if batches.load else {})
+    return select_structure({key: _tensor_spec(value, str(key)) for key, value in spec.items()}, structure)
 
 
 def _tensor_spec(spec: Any, name: str) -> Any:

@@ -16,7 +16,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from brevetti_core.batching import BatchPlan, SampleLoader, label_array
-from brevetti_core.execution import EpochFailures, load_batch
+from brevetti_core.execution import (EpochFailures, batch_spec, declared_shapes, empty_batch, example_batch,
+                                     load_batch)
 from brevetti_core.generator import DataGenerator as CoreGenerator
 from brevetti_core.structure import Structure, select_structure
 
@@ -83,15 +84,19 @@ def to_numpy(value: Any, channels_last: bool = False) -> Any:
 
 
 class PlanCollator:
-    """Runs in the worker: selects the structure and converts the numpy batch to tensors."""
+    """Runs in the worker: selects the structure and converts the numpy batch to tensors.
 
-    def __init__(self, structure: Structure, channels_last: bool, batch: bool):
-        self.structure, self.channels_last, self.batch = structure, channels_last, batch
+    `empty` (the output of zero samples) stands in for a slice with nothing to load when several
+    ranks share each batch: every rank then takes the same number of steps, as DDP requires.
+    """
+
+    def __init__(self, structure: Structure, channels_last: bool, batch: bool, empty: Any = None):
+        self.structure, self.channels_last, self.batch, self.empty = structure, channels_last, batch, empty
 
     def __call__(self, items: list[tuple[int, dict | None, list]]) -> tuple[int, Any, list]:
         (epoch, batch, failures), = items
         if batch is None:
-            return epoch, None, failures
+            return epoch, None if self.empty is None else to_torch(self.empty, self.channels_last), failures
         return epoch, to_torch(select_structure(batch, self.structure), self.channels_last), failures
 
 
@@ -143,6 +148,10 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
                   rank: int, world_size: int, channels_last: bool, num_workers: int = 0, **loader_options: Any) -> PlanLoader:
     """The DataLoader executing `generator`'s plan; `loader_options` go to DataLoader (pin_memory, prefetch_factor, ...)."""
     sampler = PlanBatchSampler(generator, start_batch, rank, world_size, load)
+    empty = None
+    if world_size > 1:
+        spec = batch_spec(example_batch(generator, start_batch, load), declared_shapes(generator.actions) if load else {})
+        empty = select_structure(empty_batch(spec), structure)
     return PlanLoader(PlanDataset(generator.sample_loader, load), batch_sampler=sampler, num_workers=num_workers,
-                      collate_fn=PlanCollator(structure, channels_last, batch), on_error=generator.on_error,
+                      collate_fn=PlanCollator(structure, channels_last, batch, empty), on_error=generator.on_error,
                       unbatch=not batch, **loader_options)

@@ -112,11 +112,13 @@ def test_rank_slices_concatenate_to_the_global_batch(make_generator, world_size)
         assert torch.cat([s[1] for s in slices]).numpy().tobytes() == img.transpose(0, 3, 1, 2).tobytes()
 
 
-def test_a_rank_whose_slice_is_empty_skips_that_batch(make_generator):
+def test_a_rank_whose_slice_is_empty_gets_an_empty_batch_so_ranks_stay_in_step(make_generator):
     generator = make_generator()  # 20 samples: batches of 6, 6, 6 and 2, so rank 2 of 3 gets nothing of the last
-    sizes = [[len(paths) for paths in generator.get_dataset(rank=rank, world_size=3, structure="path")]
+    ranks = [list(generator.get_dataset(rank=rank, world_size=3, structure=("path", "img")))
              for rank in range(3)]
-    assert sizes == [[2, 2, 2, 1], [2, 2, 2, 1], [2, 2, 2]]
+    assert [[len(paths) for paths, _ in batches] for batches in ranks] == [[2, 2, 2, 1], [2, 2, 2, 1], [2, 2, 2, 0]]
+    paths, img = ranks[2][-1]
+    assert paths == [] and img.shape == (0, *ranks[0][-1][1].shape[1:]) and img.dtype == torch.float32
 
 
 def test_a_bad_image_in_a_worker_raises_in_the_main_process_naming_file_and_position(make_generator, samples,
