@@ -1,4 +1,4 @@
-"""Random augmentation: `ImageAugmenter` and its parts (transform, deformation, filtering, noise).
+"""Random augmentation: `ImageAugmenter` and its parts (transform, deformation, filtering, noise, or your own).
 
 Each part separates what is random from what is applied: ``sample_params(streams, n)`` draws a
 whole epoch's parameters at once, one independent stream per parameter name, and ``apply(image,
@@ -6,7 +6,8 @@ params)`` is a pure kernel. A parameter that a chance switched off takes its neu
 degrees, scale 1, ...), so the plan shows exactly what was applied to each sample. Values are
 drawn as float32 to keep plans of millions of rows small; the draws for slot i never depend on n.
 
-This module holds the conventions the parts share; import the parts from their modules.
+This module holds the sampling conventions the parts share, `part` their interface and registry by
+name; import the parts from their modules.
 """
 from __future__ import annotations
 

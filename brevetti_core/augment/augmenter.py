@@ -1,11 +1,15 @@
-"""`ImageAugmenter`: the reference's augmentation chain as one mapped action (reference §6.2).
+"""`ImageAugmenter`: a list of augmentation parts applied in order, as one mapped action (reference §6.2).
 
-Image keys get: affine transform, deformation, filtering, noise. Label keys (masks) get the same
-affine matrix and deformation field with nearest interpolation, and nothing else. Parts set to
-None are skipped. Parameters are plan columns ``aug.<name>``; see each part for its names.
+Image keys get every part in turn; label keys (masks) get only the geometric parts' label
+kernels (nearest interpolation), since photometric parts declare that labels pass them unchanged.
+Parts come by keyword as in the reference (affine transform, deformation, filtering, noise, in
+that order) or as a list, ``parts=[{"name": "random_transformer", "rotate_chance": 0}, "image_noise"]``,
+which can name any registered `AugmentationPart`. Parameters are plan columns ``aug.<name>``.
 """
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,9 +20,12 @@ from ..rng import ParamStreams
 from .deformation import ImageDeformation
 from .filtering import ImageFiltering
 from .noise import ImageNoise
+from .part import AugmentationPart, registered_parts
 from .transform import RandomTransformer
 
 _DEFAULT = object()
+
+PartSpec = AugmentationPart | Mapping[str, Any] | str
 
 
 class ImageAugmenter(Action):
@@ -29,37 +36,56 @@ class ImageAugmenter(Action):
     and no deformation. Arrays may be HWC, (T, H, W, C) frames or a tuple of those (one per ROI);
     every frame and ROI of a sample gets the same parameters. A part may also be given as a dict of
     its settings (``random_transformer={"rotate_chance": 0}``), so the whole augmenter can live in
-    JSON job settings.
+    JSON job settings. ``parts`` replaces the four keywords with an ordered list of part instances,
+    registered names, or dicts of settings with a ``"name"`` key.
     """
 
     plan_prefix = "aug"
 
     def __init__(self, image_keys: Sequence[str] | None = None, label_keys: Sequence[str] | None = None,
-                 random_transformer: RandomTransformer | None = _DEFAULT,
-                 image_noise: ImageNoise | None = _DEFAULT,
-                 image_filter: ImageFiltering | None = _DEFAULT,
-                 image_deformation: ImageDeformation | None = None):
+                 random_transformer: RandomTransformer | Mapping[str, Any] | None = _DEFAULT,
+                 image_noise: ImageNoise | Mapping[str, Any] | None = _DEFAULT,
+                 image_filter: ImageFiltering | Mapping[str, Any] | None = _DEFAULT,
+                 image_deformation: ImageDeformation | Mapping[str, Any] | None = None,
+                 parts: Sequence[PartSpec] | None = None):
         self.image_keys = list(image_keys) if image_keys is not None else ["img"]
         self.label_keys = list(label_keys) if label_keys is not None else ["segmentation", "annotation"]
-        self.random_transformer = _part(random_transformer, RandomTransformer)
-        self.image_noise = _part(image_noise, ImageNoise)
-        self.image_filter = _part(image_filter, ImageFiltering)
-        self.image_deformation = _part(image_deformation, ImageDeformation)
+        # The reference's keyword parts in the order they apply, each with its class and its default.
+        keywords = (("random_transformer", random_transformer, RandomTransformer, _DEFAULT),
+                    ("image_deformation", image_deformation, ImageDeformation, None),
+                    ("image_filter", image_filter, ImageFiltering, _DEFAULT),
+                    ("image_noise", image_noise, ImageNoise, _DEFAULT))
+        if parts is None:
+            built = (_keyword_part(name, value, kind) for name, value, kind, _ in keywords)
+            self.parts: list[AugmentationPart] = [part for part in built if part is not None]
+            return
+        given = [name for name, value, _, default in keywords if value is not default]
+        if given:
+            raise ValueError(f"ImageAugmenter: give parts either as the parts list or by keyword, not both "
+                             f"(got parts and {', '.join(given)})")
+        if isinstance(parts, (str, Mapping)) or not isinstance(parts, Sequence):
+            raise TypeError(f"ImageAugmenter: parts must be a list of parts, names or settings dicts, got {parts!r}")
+        self.parts = [build_part(spec) for spec in parts]
 
-    @property
-    def parts(self) -> list:
-        """The enabled parts in the order they apply to images."""
-        return [p for p in (self.random_transformer, self.image_deformation, self.image_filter, self.image_noise)
-                if p is not None]
+    random_transformer = property(lambda self: self._first(RandomTransformer), doc="The first affine part, or None.")
+    image_deformation = property(lambda self: self._first(ImageDeformation), doc="The first deformation, or None.")
+    image_filter = property(lambda self: self._first(ImageFiltering), doc="The first filtering part, or None.")
+    image_noise = property(lambda self: self._first(ImageNoise), doc="The first noise part, or None.")
+
+    def _first(self, kind: type[AugmentationPart]) -> AugmentationPart | None:
+        return next((part for part in self.parts if isinstance(part, kind)), None)
 
     def sample_params(self, streams: ParamStreams, n: int) -> dict[str, np.ndarray]:
         params: dict[str, np.ndarray] = {}
+        owners: dict[str, str] = {}
         for part in self.parts:
             drawn = part.sample_params(streams, n)
-            clash = set(drawn) & set(params)
+            clash = sorted(set(drawn) & set(params))
             if clash:
-                raise ValueError(f"ImageAugmenter: parameter names {sorted(clash)} are drawn by two parts")
+                raise ValueError(f"ImageAugmenter: {type(part).__name__} draws parameter {clash[0]!r}, which "
+                                 f"{owners[clash[0]]} draws too; plan columns aug.<name> must be unique")
             params.update(drawn)
+            owners.update(dict.fromkeys(drawn, type(part).__name__))
         return params
 
     def __call__(self, sample: Sample, params: Mapping[str, Any]) -> Sample:
@@ -75,22 +101,69 @@ class ImageAugmenter(Action):
         return result
 
     def augment_image(self, image: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-        """One HWC image with every enabled part applied."""
+        """One HWC image with every part applied in order."""
         image = np.asarray(image, dtype=np.float32)
         for part in self.parts:
-            image = part.apply(image, params)
+            image = part.output.check(type(part).__name__, image, part.apply(image, params))
         return image
 
     def augment_label(self, label: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-        """One HWC label map with the geometric parts applied, nearest interpolation."""
+        """One HWC label map through every part's label kernel: geometric ones move it, nearest."""
         label = np.asarray(label, dtype=np.float32)
-        for part in (self.random_transformer, self.image_deformation):
-            if part is not None:
-                label = part.apply_label(label, params)
+        for part in self.parts:
+            label = part.output.check(type(part).__name__, label, part.apply_label(label, params))
         return label
 
     def describe(self) -> str:
         return f"ImageAugmenter({', '.join(type(p).__name__ for p in self.parts)})"
+
+
+def build_part(spec: PartSpec) -> AugmentationPart:
+    """A part from an instance (as is), a registered name, or a dict of settings with a ``"name"`` key."""
+    if isinstance(spec, AugmentationPart):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise TypeError(f"ImageAugmenter: a part must be an AugmentationPart, a registered name or a dict of "
+                        f"settings with a 'name' key, got {spec!r}")
+    settings = dict(spec)
+    name = settings.pop("name")
+    return _construct(part_class(name), settings)
+
+
+def part_class(name: str) -> type[AugmentationPart]:
+    """The part class registered under `name`; ValueError listing the registered names otherwise."""
+    known = registered_parts()
+    if name in known:
+        return known[name]
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(f"ImageAugmenter: unknown augmentation part {name!r}{hint}; registered parts: "
+                     f"{', '.join(known)} (a subclass of AugmentationPart with a name registers a new one)")
+
+
+def _keyword_part(keyword: str, value: Any, kind: type[AugmentationPart]) -> AugmentationPart | None:
+    """A keyword part: the default instance, None (off), a dict of its settings, or an instance as given."""
+    if value is _DEFAULT:
+        return kind()
+    if isinstance(value, Mapping):
+        return _construct(kind, dict(value))
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"ImageAugmenter: {keyword} expects a {kind.__name__}, a dict of its settings or None, "
+                        f"got {value!r}")
+    return value
+
+
+def _construct(kind: type[AugmentationPart], settings: dict[str, Any]) -> AugmentationPart:
+    """`kind(**settings)`; settings that do not fit its arguments are a TypeError naming the arguments."""
+    signature = inspect.signature(kind)
+    try:
+        signature.bind(**settings)
+    except TypeError as error:
+        raise TypeError(f"ImageAugmenter: {kind.__name__} settings {settings!r} do not fit ({error}); its settings "
+                        f"are {', '.join(signature.parameters)}") from None
+    return kind(**settings)
 
 
 def _each_image(value: Any, fn: Callable[[np.ndarray], np.ndarray]) -> Any:
@@ -103,14 +176,3 @@ def _each_image(value: Any, fn: Callable[[np.ndarray], np.ndarray]) -> Any:
     if value.ndim != 3:
         raise ValueError(f"ImageAugmenter: expected an HWC image, got an array of shape {value.shape}")
     return fn(value)
-
-
-def _part(value, kind: type):
-    """A part: the default instance, None (off), a dict of its settings, or an instance as given."""
-    if value is _DEFAULT:
-        return kind()
-    if isinstance(value, Mapping):
-        return kind(**value)
-    if value is not None and not isinstance(value, kind):
-        raise TypeError(f"ImageAugmenter: expected a {kind.__name__}, a dict of its settings or None, got {value!r}")
-    return value

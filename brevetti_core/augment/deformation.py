@@ -15,14 +15,18 @@ import numpy as np
 from ..rng import ParamStreams, pixel_rng
 from . import check_chance, draw
 from .filtering import gaussian_blur
+from .part import AugmentationPart
 
 
-class ImageDeformation:
+class ImageDeformation(AugmentationPart):
     """With probability `chance`, displace pixels by a smooth random field of strength `alpha` pixels.
 
     Plan parameters: ``deform_alpha`` (`alpha`, or 0 when the chance says no) and ``deform_seed``.
     The reference's default ``alpha=0`` displaces nothing.
     """
+
+    name = "image_deformation"
+    geometric = True
 
     def __init__(self, alpha: float = 0.0, sigma: float = 0.5, chance: float = 0.5):
         name = type(self).__name__

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..rng import ParamStreams
 from . import check_chance, check_range, draw, select
+from .part import AugmentationPart
 
 NONE, EMBOSS, GAUSSIAN_BLUR, MEAN_BLUR = 0, 1, 2, 3
 
@@ -20,12 +21,14 @@ _SMOOTH = np.array([1, 2, 1], dtype=np.float32)
 _DIFFERENCE = np.array([-1, 0, 1], dtype=np.float32)
 
 
-class ImageFiltering:
+class ImageFiltering(AugmentationPart):
     """With probability `chance`, one filter chosen evenly: emboss, Gaussian blur or mean blur.
 
     Plan parameters: ``filter`` (0 none, 1 emboss, 2 Gaussian, 3 mean) and the emboss weights
     ``emboss_x``/``emboss_y`` (magnitude in `emboss_strength`, random sign; 0 unless embossing).
     """
+
+    name = "image_filter"
 
     def __init__(self, emboss_strength: Sequence[float] | None = None, avg_blur: Sequence[int] = (3, 3),
                  gaussian_blur_sigma: float = 0.5, chance: float = 0.5):
@@ -37,7 +40,8 @@ class ImageFiltering:
         except (TypeError, ValueError):
             self.avg_blur = ()
         if len(self.avg_blur) != 2 or min(self.avg_blur) < 1:
-            raise ValueError(f"{name}: avg_blur must be a (height, width) kernel size of positive integers, got {avg_blur!r}")
+            raise ValueError(f"{name}: avg_blur must be a (height, width) kernel size of positive integers, "
+                             f"got {avg_blur!r}")
         if not gaussian_blur_sigma > 0:
             raise ValueError(f"{name}: gaussian_blur_sigma must be > 0, got {gaussian_blur_sigma!r}")
         self.gaussian_blur_sigma = float(gaussian_blur_sigma)

@@ -15,13 +15,14 @@ import numpy as np
 
 from ..rng import ParamStreams, pixel_rng
 from . import check_chance, check_range, draw, gated_uniform
+from .part import AugmentationPart
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
 
 
-class ImageNoise:
+class ImageNoise(AugmentationPart):
     """Each step happens independently with probability `chance`, in this order:
 
     ``saturation`` (factor from the `saturation` range, else 1), ``hue`` (a turn of the colour
@@ -29,6 +30,8 @@ class ImageNoise:
     ``brightness`` (added, U(+-brightness), else 0) and ``noise_std`` (`stddev`, else 0) with
     per-pixel normal noise drawn from ``noise_seed``. Saturation and hue apply to 3-channel images only.
     """
+
+    name = "image_noise"
 
     def __init__(self, brightness: float | Sequence[float] = 0.25, contrast: Sequence[float] = (0.5, 1.25),
                  hue: float | Sequence[float] = 0.05, saturation: Sequence[float] = (0, 2.0),

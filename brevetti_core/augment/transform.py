@@ -17,6 +17,7 @@ from PIL import Image
 
 from ..rng import ParamStreams
 from . import check_chance, check_range, draw, gated_uniform, uniform_where
+from .part import AugmentationPart
 
 INTERPOLATIONS = {
     "nearest": Image.Resampling.NEAREST,
@@ -27,7 +28,7 @@ INTERPOLATIONS = {
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
-class RandomTransformer:
+class RandomTransformer(AugmentationPart):
     """Random affine geometry with the reference's defaults; every decision has its own stream.
 
     Plan parameters: ``flip_lr``/``flip_ud`` (each with probability chance/2, as in the reference),
@@ -36,6 +37,9 @@ class RandomTransformer:
     and ``translate_x``/``translate_y`` (fractions of the width/height, positive moves the content
     right/down; U(+-translate_*), else 0). Scale, shear and translate each happen with `chance`.
     """
+
+    name = "random_transformer"
+    geometric = True
 
     def __init__(self, chance: float = 0.5, flip_up_down: bool = True, flip_left_right: bool = True,
                  scale: float = 0.2, rotate_chance: float = 0.5, rotate: float | Sequence[float] = 90,
@@ -127,6 +131,6 @@ def _cos_sin(degrees: float) -> tuple[float, float]:
     """cos and sin of `degrees`, exact for quarter turns so those stay pixel permutations."""
     quarter = degrees / 90.0
     if quarter == round(quarter):
-        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[int(round(quarter)) % 4]
+        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[round(quarter) % 4]
     radians = math.radians(degrees)
     return math.cos(radians), math.sin(radians)

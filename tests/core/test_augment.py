@@ -5,8 +5,13 @@ import pytest
 from brevetti_core.augment.augmenter import ImageAugmenter
 from brevetti_core.augment.deformation import ImageDeformation, remap
 from brevetti_core.augment.filtering import ImageFiltering, emboss, gaussian_blur, gaussian_kernel, mean_blur
-from brevetti_core.augment.noise import (ImageNoise, add_gaussian_noise, adjust_brightness, adjust_contrast,
-                                         color_transform)
+from brevetti_core.augment.noise import (
+    ImageNoise,
+    add_gaussian_noise,
+    adjust_brightness,
+    adjust_contrast,
+    color_transform,
+)
 from brevetti_core.augment.transform import RandomTransformer, affine_matrix, warp_affine
 from brevetti_core.rng import ParamStreams
 
