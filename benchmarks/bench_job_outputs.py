@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 
 from brevetti_core import DataGenerator, ImagePipeline
 from brevetti_core.dataset import Dataset
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.facets import build_facets
 from brevetti_core.pivot import pivot_data
 

@@ -68,7 +68,7 @@ def ensure_dataset(folder: Path) -> Path:
     marker = folder / f"complete-{FILES_PER_CLASS}.txt"
     if marker.exists():
         return folder
-    from brevetti_core.demo.vials import generate_vials
+    from brevetti_demo.vials import generate_vials
 
     shutil.rmtree(folder, ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch:

@@ -19,7 +19,10 @@ _EXPORTS = {
     # plans
     "DataGenerator": "generator", "StratifiedSampler": "generator",
     "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "batching",
-    "SampleError": "batching", "DataSettings": "data_settings", "generate_vials": "demo.vials",
+    "SampleError": "batching", "DataSettings": "data_settings",
+    # framework adapters
+    "get_adapter": "adapters", "register_adapter": "adapters", "registered_adapters": "adapters",
+    "Adapter": "adapters", "FrameworkUnavailable": "adapters",
     # kernels
     "OneHotEncoder": "encoding", "ImagePipeline": "image.pipeline", "SegmentationLoader": "segmentation",
     "ImageAugmenter": "augment.augmenter", "RandomTransformer": "augment.transform",

@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import Field
 
 from .dataset import Dataset, get_image_samples
-from .frameworks import adapter
+from .adapters import get_adapter
 from .generator import DataGenerator, category_classes
 from .settings import JobSettings
 from .split import SampleSplit
@@ -31,7 +31,9 @@ class DataSettings(JobSettings):
     image: dict[str, Any] = Field(default_factory=lambda: {"target_size": [224, 224], "antialias": True,
                                                             "rescale": "imagenet"}, description="ImagePipeline settings")
     augmentation: dict[str, Any] | None = Field(default_factory=dict,
-                                                description="ImageAugmenter settings; null: no augmentation")
+                                                description="ImageAugmenter settings: its keywords, or parts in order "
+                                                            "as {\"parts\": [{\"name\": ..., <settings>}, ...]}; "
+                                                            "null: no augmentation")
 
     def dataset_list(self, job_datasets: list[Dataset] = ()) -> list[Dataset]:
         """`datasets` as Dataset objects, or the job's own datasets when none are set."""
@@ -52,11 +54,12 @@ class DataSettings(JobSettings):
     def generator(self, samples: pd.DataFrame, framework: str = "numpy", purpose: str | None = "train",
                   augment: bool = True, **overrides: Any) -> DataGenerator:
         """The image generator over `samples` of `purpose` (all when None) in `framework`'s flavour."""
+        adapter = get_adapter(framework)
         classes = self.class_names(samples)  # from the whole table, so every purpose encodes alike
         if purpose is not None:
             samples = samples[samples["purpose"] == purpose].reset_index(drop=True)
         settings = {"batch_size": self.batch_size, "shuffle": self.shuffle, "seed": self.seed, **overrides}
-        return adapter(framework).build_image_data_generator(
+        return adapter.build_image_data_generator(
             samples, classes=classes, image=self.image,
             augmentation=self.augmentation if augment else None, **settings)
 

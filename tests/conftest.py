@@ -73,7 +73,7 @@ def data_root(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def small_vials_root(tmp_path_factory):
     """20 RGB vial images of 32x32 (3 classes + one unknown), generated once per session for the adapter tests."""
-    from brevetti_core.demo.vials import generate_vials
+    from brevetti_demo.vials import generate_vials
 
     return generate_vials(tmp_path_factory.mktemp("adapters") / "vials", items_per_class=3, shots_per_item=2,
                           duplicates=1, size=32, annotations=False)

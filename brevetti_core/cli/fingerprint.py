@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import itertools
 import json
 import logging
@@ -28,8 +27,8 @@ import PIL
 from .. import __version__, jobstore
 from ..data_settings import DataSettings
 from ..dataset import Dataset
-from ..execution import fingerprint
-from ..frameworks import FRAMEWORKS, to_numpy
+from ..batching import fingerprint
+from ..adapters import get_adapter, registered_adapters
 from ..io_tools import io_tools, is_remote
 from .main import UsageError
 
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 
 FINGERPRINTED = ("img", "segmentation", "onehot", "etag")
 """The batch values a fingerprint covers, when present: images, masks, labels and sample ids."""
-FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow"}
 LISTED_DIFFERENCES = 5
 
 
@@ -45,7 +43,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("fingerprint", help="print a SHA-256 per batch of a job's data, in any framework",
                                    description=__doc__.split("\n\n")[1])
     parser.add_argument("source", metavar="JOB_OR_CONFIG", help="a job id, or a JSON file holding a DataSettings block")
-    parser.add_argument("--framework", choices=FRAMEWORKS, default="numpy", help="framework that builds the batches")
+    parser.add_argument("--framework", choices=registered_adapters(), default="numpy",
+                        help="adapter that builds the batches")
     parser.add_argument("--batches", type=int, default=None, metavar="N",
                         help="batches to fingerprint (default: as many as --check's file holds, else 4)")
     parser.add_argument("--purpose", default="train", help="samples of this purpose ('all': every sample)")
@@ -114,15 +113,10 @@ def batch_fingerprints(settings: DataSettings, job_datasets: list[Dataset], fram
     if purpose is not None and not (samples["purpose"] == purpose).any():
         found = sorted(samples["purpose"].dropna().unique().tolist())
         raise UsageError(f"no samples of purpose {purpose!r}; the split gives {found} (or use --purpose all)")
+    adapter = get_adapter(framework)
     generator = settings.generator(samples, framework, purpose)
-    if framework == "numpy":
-        batches = generator.get_dataset_numpy(structure=None)
-    elif framework == "torch":
-        batches = generator.get_dataset(structure=None, num_workers=workers)
-    else:
-        batches = generator.get_dataset(structure=None, num_parallel_calls=workers or None)
-    for batch in itertools.islice(batches, count):
-        values = to_numpy(batch, framework)
+    for batch in itertools.islice(adapter.iterate(generator, structure=None, workers=workers), count):
+        values = adapter.to_numpy(batch)
         yield fingerprint({key: values[key] for key in FINGERPRINTED if key in values})
 
 
@@ -136,8 +130,9 @@ def versions(framework: str) -> dict[str, str]:
     """The versions that could change the pixels: brevetti, python, numpy, Pillow and the framework's."""
     found = {"brevetti": __version__, "python": platform.python_version(), "numpy": np.__version__,
              "pillow": PIL.__version__}
-    if framework in FRAMEWORK_MODULES:
-        found[framework] = importlib.import_module(FRAMEWORK_MODULES[framework]).__version__
+    version = get_adapter(framework).version
+    if version is not None:
+        found[framework] = version
     return found
 
 

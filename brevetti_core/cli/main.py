@@ -1,7 +1,8 @@
 """Entry point of the `brevetti` command.
 
-Every module in this package that defines ``register(subparsers)`` adds a subcommand; the
-subcommand's parser sets ``func(args) -> int``. Errors a user can fix exit with status 2 and a
+Every module in this package that defines ``register(subparsers)`` adds a subcommand, and so does
+every ``register`` function of the ``brevetti.commands`` entry-point group (``brevetti demo``
+comes from the demo package that way); the subcommand's parser sets ``func(args) -> int``. Errors a user can fix exit with status 2 and a
 one-line message, no traceback.
 """
 from __future__ import annotations
@@ -11,8 +12,12 @@ import importlib
 import logging
 import pkgutil
 import sys
+from importlib.metadata import entry_points
 
 from .. import cli
+
+
+COMMANDS_GROUP = "brevetti.commands"
 
 
 class UsageError(Exception):
@@ -29,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{cli.__name__}.{module_info.name}")
         if hasattr(module, "register"):
             module.register(subparsers)
+    for point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda p: p.name):
+        point.load()(subparsers)
     return parser
 
 

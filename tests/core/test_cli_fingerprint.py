@@ -14,7 +14,7 @@ import pytest
 
 from brevetti_core import jobstore
 from brevetti_core.cli.main import main
-from brevetti_core.demo.vials import CLASSES, generate_vials
+from brevetti_demo.vials import CLASSES, generate_vials
 
 LINE = re.compile(r"^batch (\d+)  ([0-9a-f]{64})$")
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from brevetti_core.cli.main import main
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 
 from test_samples_s3 import upload_tree
 

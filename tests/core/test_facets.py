@@ -10,7 +10,7 @@ from PIL import Image
 
 from brevetti_core import DataGenerator, ImagePipeline
 from brevetti_core.dataset import Dataset
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.facets import build_facets, output_image, placeholder, thumbnail
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from brevetti_core.dataset import Dataset, category_counts
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.pivot import export_pivot_table, get_default_fields, join_tags, pivot_data, pivot_fields
 
 

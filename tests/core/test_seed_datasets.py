@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from brevetti_core.dataset import Dataset, get_image_samples
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 
 
 @pytest.fixture(scope="module")

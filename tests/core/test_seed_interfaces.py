@@ -19,7 +19,7 @@ import textwrap
 
 from PIL import Image
 
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 
 SETUP_CELLS = [
     '''\

@@ -2,7 +2,7 @@
 
 A pipeline builds a generator through a framework package (``brevetti_core``, ``brevetti_torch``
 or ``brevetti_tf``: the same names in each); an adapter iterates it the way its framework's users
-do and converts every batch back to the core's numpy batch (``brevetti_core.frameworks.to_numpy``),
+do and converts every batch back to the core's numpy batch (``Adapter.to_numpy``),
 so each can be compared with ``get_dataset_numpy()`` byte for byte.
 
 Torch workers use the default start method (fork on Linux) although TensorFlow is imported in the
@@ -33,8 +33,8 @@ from brevetti_core.augment.filtering import ImageFiltering
 from brevetti_core.augment.noise import ImageNoise
 from brevetti_core.augment.transform import RandomTransformer
 from brevetti_core.dataset import Dataset
-from brevetti_core.demo.vials import generate_vials
-from brevetti_core.frameworks import adapter, to_numpy
+from brevetti_core.adapters import get_adapter, registered_adapters
+from brevetti_demo.vials import generate_vials
 
 WORKER_TIMEOUT_S = 60
 GREY_CLASSES = ("dark", "light", "striped")
@@ -154,37 +154,35 @@ PIPELINES: dict[str, Callable[[ModuleType, Data], Any]] = {
 
 
 @dataclass(frozen=True)
-class Adapter:
-    """One way of iterating a generator: a framework and the options its get_dataset() gets."""
+class Variant:
+    """One way of iterating a generator: a registered adapter and the options its iterate() gets."""
 
     framework: str
     options: dict = field(default_factory=dict)
 
     def build(self, pipeline: Callable[[ModuleType, Data], Any], data: Data):
         """The pipeline's generator in this adapter's flavour."""
-        return pipeline(adapter(self.framework), data)
+        return pipeline(get_adapter(self.framework).package, data)
 
     def batches(self, generator, **options: Any) -> list:
         """Every batch of `generator` (structure None unless given) as core numpy batches."""
+        adapter = get_adapter(self.framework)
         options = {"structure": None, **self.options, **options}
-        if self.framework == "numpy":
-            return list(generator.get_dataset_numpy(**options))
-        if self.framework == "torch" and options.get("num_workers"):
+        if self.framework == "torch" and options.get("workers"):
             options.setdefault("timeout", WORKER_TIMEOUT_S)
-        if self.framework == "tf" and options.get("num_parallel_calls") == "AUTOTUNE":
-            import tensorflow as tf
-            options["num_parallel_calls"] = tf.data.AUTOTUNE
-        return [to_numpy(batch, self.framework) for batch in generator.get_dataset(**options)]
+        return [adapter.to_numpy(batch) for batch in adapter.iterate(generator, **options)]
 
 
-ADAPTERS = {
-    "numpy": Adapter("numpy"),
-    "torch-workers-0": Adapter("torch", {"num_workers": 0}),
-    "torch-workers-1": Adapter("torch", {"num_workers": 1}),
-    "torch-workers-2": Adapter("torch", {"num_workers": 2}),
-    "tf-sequential": Adapter("tf", {"num_parallel_calls": None}),
-    "tf-autotune": Adapter("tf", {"num_parallel_calls": "AUTOTUNE"}),
-}
+def variants() -> dict[str, Variant]:
+    """Every registered adapter with 0, 1 and 2 workers (DataLoader processes, tf parallel calls), and numpy."""
+    found = {"numpy": Variant("numpy")}
+    for name in registered_adapters():
+        if name != "numpy":
+            found.update({f"{name}-workers-{n}": Variant(name, {"workers": n}) for n in (0, 1, 2)})
+    return found
+
+
+ADAPTERS = variants()
 
 
 def assert_identical(expected: Any, actual: Any, where: str = "batch") -> None:
@@ -226,7 +224,7 @@ def reference_batches(data) -> Callable[[str], list]:
 
     def batches(name: str) -> list:
         if name not in cache:
-            cache[name] = list(PIPELINES[name](adapter("numpy"), data).get_dataset_numpy(structure=None))
+            cache[name] = list(PIPELINES[name](get_adapter("numpy").package, data).get_dataset_numpy(structure=None))
         return cache[name]
 
     return batches

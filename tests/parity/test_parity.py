@@ -10,7 +10,7 @@ means something.
 import numpy as np
 import pytest
 
-from brevetti_core.frameworks import adapter
+from brevetti_core.adapters import get_adapter
 
 from .conftest import ADAPTERS, PIPELINES, assert_identical_batches, no_augmentation
 
@@ -26,7 +26,7 @@ def test_adapter_batches_equal_get_dataset_numpy(adapter_name, pipeline, data, r
 @pytest.mark.parametrize("adapter_name", list(ADAPTERS))
 def test_default_output_structure_equals_get_dataset_numpy(adapter_name, data):
     chosen = ADAPTERS[adapter_name]
-    expected = list(no_augmentation(adapter("numpy"), data).get_dataset_numpy())
+    expected = list(no_augmentation(get_adapter("numpy").package, data).get_dataset_numpy())
     batches = chosen.batches(chosen.build(no_augmentation, data), structure="__default__")
     assert isinstance(batches[0], tuple) and len(batches[0]) == 2
     assert_identical_batches(expected, batches)

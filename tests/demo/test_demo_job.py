@@ -4,11 +4,12 @@ import sys
 
 import pytest
 
-from brevetti_core.demo import generate_vials
-from brevetti_core.demo.job import (ITEM_ID, SeenBatches, VialsSettings, check_classes, image_size, split_counts,
+from brevetti_demo import generate_vials
+from brevetti_demo.job import (ITEM_ID, SeenBatches, VialsSettings, check_classes, image_size, split_counts,
                                    training_module)
-from brevetti_core.demo.vials import CLASSES
-from brevetti_core.frameworks import FrameworkUnavailable
+from brevetti_demo.vials import CLASSES
+from brevetti_core import adapters
+from brevetti_core.adapters import FrameworkUnavailable
 from brevetti_core.settings import SettingsError, load_settings, parse_argv
 
 
@@ -88,6 +89,7 @@ def test_the_digest_changes_with_any_batch():
 
 def test_a_missing_framework_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "brevetti_tf", None)  # what an environment without tensorflow looks like
+    monkeypatch.setattr(adapters, "_loaded", {})
     with pytest.raises(FrameworkUnavailable, match=r'pip install -c constraints.txt -e "\.\[tf\]"'):
         training_module("tf")
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from brevetti_core.dataset import Dataset, get_image_samples
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.io_tools import IoTools
 from brevetti_core.split import SampleSplit
 

@@ -2,7 +2,7 @@
 
 ``run()`` lists the samples, splits them by physical vial (the item id in the file name, cached in
 ``artifacts/split_ids.csv``), builds the train and devel plans, and hands them to the chosen
-framework's trainer (``brevetti_torch.training`` / ``brevetti_tf.training``), which starts from
+framework's trainer (``brevetti_demo.torch_trainer`` / ``brevetti_demo.tf_trainer``), which starts from
 the same numpy-drawn weights in either framework. Artifacts:
 
 - ``progress.jsonl``: train/devel loss and accuracy per epoch (the remote monitor);
@@ -15,7 +15,7 @@ the same numpy-drawn weights in either framework. Artifacts:
 The ``unknown/`` folder of the vials dataset is left out by the default ``data.classes`` (listing
 drops samples of no listed class), so every trained sample has exactly one class.
 
-Run it directly with ``python -m brevetti_core.demo.job --data.datasets '["<folder or s3://...>"]'``
+Run it directly with ``python -m brevetti_demo.job --data.datasets '["<folder or s3://...>"]'``
 plus any setting (``--framework tf --epochs 10``); ``brevetti demo`` runs it in both frameworks.
 """
 from __future__ import annotations
@@ -36,12 +36,14 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field
 
-from ..data_settings import DataSettings
-from ..frameworks import adapter
-from ..job import Job
-from ..report.record import record_first_batch, record_samples
-from ..settings import JobSettings
-from ..split import SampleSplit
+
+from brevetti_core.adapters import get_adapter
+from brevetti_core.data_settings import DataSettings
+from brevetti_core.job import Job
+from brevetti_core.report.record import record_first_batch, record_samples
+from brevetti_core.settings import JobSettings
+from brevetti_core.split import SampleSplit
+
 from .model import CnnSpec, initial_weights
 from .vials import CLASSES
 
@@ -51,6 +53,10 @@ ITEM_ID = r"/(\d+)_\d+\.bmp$"
 """The physical vial of a file `<item>_<timestamp>.bmp`: all its shots go to one purpose."""
 ID_FILE = "split_ids.csv"
 FINGERPRINTS_FILE = "fingerprints.json"
+TRAINERS = {"torch": ("brevetti_demo.torch_trainer", "torch"), "tf": ("brevetti_demo.tf_trainer", "tensorflow")}
+"""The frameworks the demo CNN can be trained in, in run order: trainer module and the package it needs.
+
+torch comes first: in one process its compiler stack must load before TensorFlow (see torch_trainer)."""
 MODEL_FOLDER = "model"
 
 
@@ -70,7 +76,8 @@ def vials_data() -> DataSettings:
 class VialsSettings(JobSettings):
     """Settings of VialsJob; image size and batch size live in `data` (data.image.target_size, data.batch_size)."""
 
-    framework: Literal["torch", "tf"] = Field("torch", description="Framework that trains the model")
+    framework: Literal[tuple(TRAINERS)] = Field(  # type: ignore[valid-type]  # the keys of TRAINERS
+        "torch", description="Framework that trains the model")
     epochs: int = Field(30, ge=1, description="Passes over the training samples")
     learning_rate: float = Field(2e-3, gt=0, description="Adam learning rate")
     augment: bool = Field(False, description="Augment training images with data.augmentation (ImageAugmenter)")
@@ -185,8 +192,9 @@ class VialsJob(Job):
 
 
 def training_module(framework: str) -> ModuleType:
-    """`<adapter>.training` of `framework`; FrameworkUnavailable (with the install command) when not installed."""
-    return importlib.import_module(f"{adapter(framework).__name__}.training")
+    """The demo's trainer of `framework`; FrameworkUnavailable (with the install command) when not installed."""
+    get_adapter(framework)  # the install hint when the framework is missing
+    return importlib.import_module(TRAINERS[framework][0])
 
 
 def check_classes(samples: pd.DataFrame, classes: list[str], data: DataSettings) -> None:

@@ -1,4 +1,4 @@
-"""Training the demo CNN in PyTorch; mirrored function by function in ``brevetti_tf.training``.
+"""Training the demo CNN in PyTorch; mirrored function by function in ``brevetti_demo.tf_trainer``.
 
 The loop is the plainest one: Adam on softmax cross-entropy, a running mean of loss and accuracy
 per epoch (``hooks.EpochMetrics``), then an evaluation pass over the devel batches. Each batch's
@@ -19,12 +19,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from brevetti_core.demo.model import CnnSpec, training_length, write_spec
-from brevetti_core.execution import fingerprint
+from brevetti_core.batching import fingerprint
 from brevetti_core.generator import DataGenerator
+from brevetti_torch.hooks import EpochMetrics, EpochMonitor
+from brevetti_torch.pipeline import to_numpy
 
-from .hooks import EpochMetrics, EpochMonitor
-from .pipeline import to_numpy
+from .model import CnnSpec, training_length, write_spec
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,8 @@ def _check_compiler_stack(what: str) -> None:
     """RuntimeError instead of a segfault when triton would be loaded after TensorFlow."""
     if "tensorflow" in sys.modules and "triton" not in sys.modules and importlib.util.find_spec("triton"):
         raise RuntimeError(
-            f"{what}: TensorFlow was imported before brevetti_torch.training, and torch's compiler stack "
-            f"(triton) crashes when loaded after it; import brevetti_torch.training before tensorflow, "
+            f"{what}: TensorFlow was imported before brevetti_demo.torch_trainer, and torch's compiler stack "
+            f"(triton) crashes when loaded after it; import brevetti_demo.torch_trainer before tensorflow, "
             f"or train each framework in its own process")
 
 

@@ -1,4 +1,4 @@
-"""Training the demo CNN in TensorFlow/Keras; mirrored function by function in ``brevetti_torch.training``.
+"""Training the demo CNN in TensorFlow/Keras; mirrored function by function in ``brevetti_demo.torch_trainer``.
 
 A custom loop rather than ``model.fit`` so that each batch's fingerprint is taken from the very
 tensors handed to the compiled train step, exactly as in the PyTorch loop; the epoch's logs still
@@ -18,12 +18,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from brevetti_core.demo.model import CnnSpec, training_length, write_spec
-from brevetti_core.execution import fingerprint
+from brevetti_core.batching import fingerprint
 from brevetti_core.generator import DataGenerator
+from brevetti_tf.hooks import EpochMonitor, RemoteMonitorCallback
+from brevetti_tf.pipeline import to_numpy
 
-from .hooks import EpochMonitor, RemoteMonitorCallback
-from .pipeline import to_numpy
+from .model import CnnSpec, training_length, write_spec
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from brevetti_core.demo.model import CnnSpec, Layer, initial_weights, reference_logits
+from brevetti_demo.model import CnnSpec, Layer, initial_weights, reference_logits
 
 
 def test_layers_are_conv_blocks_then_average_then_dense():

@@ -16,19 +16,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from .. import jobstore
-from ..dataset import Dataset
-from ..demo.job import FINGERPRINTS_FILE, VialsJob, VialsSettings
-from ..demo.vials import generate_vials
-from ..io_tools import io_tools, is_remote, join
-from ..settings import load_settings, parse_argv
-from .main import UsageError
+from brevetti_core import jobstore
+from brevetti_core.cli.main import UsageError
+from brevetti_core.dataset import Dataset
+from brevetti_core.io_tools import io_tools, is_remote, join
+from brevetti_core.settings import load_settings, parse_argv
+
+from .job import FINGERPRINTS_FILE, TRAINERS, VialsJob, VialsSettings
+from .vials import generate_vials
 
 DATASET = ("datasets", "vials")
 VIALS = {"items_per_class": 40, "shots_per_item": 3, "duplicates": 3, "seed": 0}
 """generate_vials arguments of the demo dataset: 40 vials a class keep ~24 vials per class out for devel."""
-FRAMEWORKS = ("torch", "tf")
-FRAMEWORK_PACKAGES = {"torch": "torch", "tf": "tensorflow"}
 SHOWN_BATCHES = 6
 WRITABLE_HINT = "point BREVETTI_DATA_BUCKET at a folder you can write: export BREVETTI_DATA_BUCKET=$HOME/brevetti"
 
@@ -79,16 +78,16 @@ def _frameworks(extra: list[str]) -> list[str]:
     _, overrides = parse_argv(extra)
     settings = load_settings(VialsSettings, [], overrides)
     chosen = any(o.path == "framework" for o in overrides)
-    return [settings.framework] if chosen else list(FRAMEWORKS)
+    return [settings.framework] if chosen else list(TRAINERS)
 
 
 def check_installed(framework: str) -> None:
     """UsageError with the install command when `framework`'s package cannot be found.
 
     Looked up, not imported: in one process torch must load before TensorFlow (see
-    ``brevetti_torch.training``), and the torch run comes first.
+    ``brevetti_demo.torch_trainer``), and the torch run comes first.
     """
-    if importlib.util.find_spec(FRAMEWORK_PACKAGES[framework]) is None:
+    if importlib.util.find_spec(TRAINERS[framework][1]) is None:
         raise UsageError(f"framework {framework!r} is not installed; install it with: "
                          f"pip install -c constraints.txt -e \".[{framework}]\"   (or run `make demo`, "
                          f"which installs everything)")

@@ -1,6 +1,6 @@
 """The demo classifier as data: a small CNN's layers and its He-initialised weights, drawn with numpy.
 
-Both trainers (``brevetti_torch.training`` and ``brevetti_tf.training``) build their model from
+Both trainers (``brevetti_demo.torch_trainer`` and ``brevetti_demo.tf_trainer``) build their model from
 one `CnnSpec` and load the same `initial_weights`, so a torch run and a tf run start from
 identical parameters. Weights are kept in Keras layout (conv kernels ``(kh, kw, in, out)``,
 dense kernels ``(in, out)``); the torch trainer transposes them. Convolutions pad "same" with odd
@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..rng import generator
+from brevetti_core.rng import generator
 
 STREAM_WEIGHTS = 3000
 """The rng stream of initial weights (plans use 1-2, mapped actions 1000+)."""

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from brevetti_core.cli.demo import VIALS, ensure_dataset
+from brevetti_demo.cli import VIALS, ensure_dataset
 from brevetti_core.cli.main import UsageError
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.io_tools import io_tools
 
 
