@@ -2,6 +2,7 @@
 import dataclasses
 import subprocess
 import sys
+from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field, ValidationError
@@ -32,11 +33,14 @@ class Settings(JobSettings):
     flips: Flips = Flips()
     schedule: Schedule = Schedule()
     verbose: bool = False
-    mapping: dict[str, int] = {}
-    classes: list[str] = []
+    mapping: dict[str, int] = Field(default_factory=dict)
+    classes: list[str] = Field(default_factory=list)
     size: tuple[int, int] = (64, 64)
     threshold: float | None = None
     advanced_knob: int = Field(default=0, advanced=True)
+    workers: Literal[1, 2, 4] = 1
+    seed: int | str = 0
+    patience: int = Field(default=5, gt=0)
 
 
 def from_argv(argv, *layers):
@@ -67,13 +71,23 @@ def test_json_values_for_dict_list_tuple_and_nested_model_fields():
 
 
 @pytest.mark.parametrize("text, expected", [("true", True), ("1", True), ("yes", True), ("false", False),
-                                            ("0", False), ("no", False), ("No", False)])
+                                            ("0", False), ("no", False), ("No", False),
+                                            ("on", True), ("off", False)])
 def test_boolean_words(text, expected):
     assert from_argv(["--verbose", text]).verbose is expected
 
 
 def test_bare_boolean_flag_means_true():
     assert from_argv(["--verbose", "--x", "2"]).verbose is True
+
+
+def test_numeric_literal_is_read_as_its_json_value():
+    assert from_argv(["--workers", "4"]).workers == 4
+
+
+@pytest.mark.parametrize("text, expected", [("3", 3), ("abc", "abc"), ('"3"', "3")])
+def test_union_setting_reads_json_first_then_the_text(text, expected):
+    assert from_argv(["--seed", text]).seed == expected
 
 
 def test_null_clears_an_optional_setting():
@@ -107,8 +121,26 @@ def test_wrong_type_from_definition_names_the_file():
     assert str(error.value) == "setting 'schedule.epochs' expects an integer, got 'many' (from /jobs/1/info.json)"
 
 
+def test_wrong_values_from_every_source_are_reported_together():
+    with pytest.raises(SettingsError) as error:
+        from_argv(["--x", "three"], ({"optimizer": {"lr": "fast"}}, "/jobs/1/info.json"))
+    assert str(error.value).splitlines() == [
+        "setting 'x' expects an integer, got 'three' (from --x)",
+        "setting 'optimizer.lr' expects a float, got 'fast' (from /jobs/1/info.json)",
+    ]
+
+
+def test_constraint_violation_gives_pydantics_reason_and_the_flag():
+    with pytest.raises(SettingsError) as error:
+        from_argv(["--patience", "-1"])
+    assert str(error.value) == (
+        "setting 'patience' is invalid: Input should be greater than 0, got '-1' (from --patience)"
+    )
+
+
 def test_bad_boolean_names_the_accepted_words():
-    with pytest.raises(SettingsError, match=r"setting 'verbose' expects a boolean \(true/false/1/0/yes/no\), got 'maybe' \(from --verbose\)"):
+    expected = r"setting 'verbose' expects a boolean \(true/false/1/0/yes/no\), got 'maybe' \(from --verbose\)"
+    with pytest.raises(SettingsError, match=expected):
         from_argv(["--verbose", "maybe"])
 
 
@@ -126,11 +158,15 @@ def test_unknown_setting_suggests_close_matches():
 def test_unknown_nested_key_in_definition_is_an_error_not_dropped():
     with pytest.raises(SettingsError) as error:
         from_argv([], ({"optimizer": {"lr": 1, "momentun": 0.9}}, "/jobs/1/info.json"))
-    assert str(error.value) == "unknown setting 'optimizer.momentun' (from /jobs/1/info.json); known settings here: optimizer.lr, optimizer.name"
+    assert str(error.value) == (
+        "unknown setting 'optimizer.momentun' (from /jobs/1/info.json); "
+        "known settings here: optimizer.lr, optimizer.name"
+    )
 
 
 def test_unknown_key_inside_a_json_value_is_an_error():
-    with pytest.raises(SettingsError, match=r"unknown setting 'optimizer.lrr' \(from --optimizer\); did you mean 'optimizer.lr'\?"):
+    expected = r"unknown setting 'optimizer.lrr' \(from --optimizer\); did you mean 'optimizer.lr'\?"
+    with pytest.raises(SettingsError, match=expected):
         from_argv(["--optimizer", '{"lrr": 1}'])
 
 
@@ -169,10 +205,13 @@ def test_field_with_extra_keywords_is_accepted_without_deprecation_noise():
         "from pydantic import Field\n"
         "from brevetti_core import JobSettings\n"
         "class Seed(JobSettings):\n"
-        "    my_custom_int_setting: int = Field(default=25, description='My own custom integer setting', advanced=False)\n"
-        "print(Seed().my_custom_int_setting, Seed.model_json_schema()['properties']['my_custom_int_setting']['advanced'])\n"
+        "    my_custom_int_setting: int = Field(default=25, description='My own custom integer setting',\n"
+        "                                       advanced=False)\n"
+        "schema = Seed.model_json_schema()\n"
+        "print(Seed().my_custom_int_setting, schema['properties']['my_custom_int_setting']['advanced'])\n"
     )
-    done = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["25", "False"]
     assert done.stderr == ""
