@@ -27,6 +27,7 @@ _EXPORTS = {
     "OneHotEncoder": "encoding", "ImagePipeline": "image.pipeline", "SegmentationLoader": "segmentation",
     "ImageAugmenter": "augment.augmenter", "RandomTransformer": "augment.transform",
     "ImageNoise": "augment.noise", "ImageFiltering": "augment.filtering",
+    "AugmentationPart": "augment.part", "registered_parts": "augment.part",
     # job outputs
     "ModelArchive": "archive", "build_facets": "facets", "export_pivot_table": "pivot", "write_report": "report",
     "ImageDeformation": "augment.deformation", "tile2d": "image.tile", "ImageDecodeError": "image.decode",

@@ -47,7 +47,7 @@ class FunctionAction(Action):
         self.fn = fn
         self.plan_prefix = getattr(fn, "__name__", type(fn).__name__).strip("<>").lower()
         try:
-            parameters = inspect.signature(fn).parameters
+            parameters: Mapping[str, inspect.Parameter] = inspect.signature(fn).parameters
         except (TypeError, ValueError):
             parameters = {}
         self.takes_seed = "seed" in parameters or any(

@@ -74,7 +74,8 @@ def register_adapter(name: str, target: str, extra: str | None = None, clobber: 
 def _discover() -> None:
     for point in entry_points(group=ENTRY_POINT_GROUP):
         if point.name not in _registry:
-            _registry[point.name] = _Registration(point.value.split("[")[0].strip(), (point.extras or [None])[0])
+            extras = point.extras
+            _registry[point.name] = _Registration(point.value.split("[")[0].strip(), extras[0] if extras else None)
 
 
 def registered_adapters() -> list[str]:

@@ -61,13 +61,13 @@ def merge_annotations(samples: pd.DataFrame, annotations: pd.DataFrame, root: st
     if duplicates not in _DUPLICATES:
         raise ValueError(f"annotations 'duplicates' must be one of {_DUPLICATES}, got {duplicates!r}")
     if duplicates != "all":
-        annotations = annotations.drop_duplicates("image_relpath", keep=duplicates)
+        annotations = annotations.drop_duplicates("image_relpath", keep=duplicates)  # type: ignore[call-overload]
     relpath = samples["path"].str.slice(len(root) + 1)
     if os.sep != "/":
         relpath = relpath.str.replace(os.sep, "/", regex=False)
     keyed = samples.assign(_image_relpath=relpath.to_numpy())
     merged = keyed.merge(annotations.rename(columns={"image_relpath": "_image_relpath"}),
-                         on="_image_relpath", how=how, sort=False)
+                         on="_image_relpath", how=how, sort=False)  # type: ignore[arg-type]  # checked above
     merged[ANNOTATION_COLUMNS] = merged[ANNOTATION_COLUMNS].fillna("").astype("str")
     unmatched = len(annotations) - annotations["image_relpath"].isin(relpath).sum()
     if unmatched:

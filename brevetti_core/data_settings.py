@@ -6,6 +6,7 @@ definition or a JSON file, rebuilds exactly the same batches in any framework (t
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -35,7 +36,7 @@ class DataSettings(JobSettings):
                                                             "as {\"parts\": [{\"name\": ..., <settings>}, ...]}; "
                                                             "null: no augmentation")
 
-    def dataset_list(self, job_datasets: list[Dataset] = ()) -> list[Dataset]:
+    def dataset_list(self, job_datasets: Sequence[Dataset] = ()) -> list[Dataset]:
         """`datasets` as Dataset objects, or the job's own datasets when none are set."""
         if self.datasets:
             return [Dataset(bucket=bucket) for bucket in self.datasets]
@@ -43,7 +44,7 @@ class DataSettings(JobSettings):
             raise ValueError("no datasets: set data.datasets (folders or s3:// URIs) or give the job datasets")
         return list(job_datasets)
 
-    def samples(self, job_datasets: list[Dataset] = (), id_path: str | None = None) -> pd.DataFrame:
+    def samples(self, job_datasets: Sequence[Dataset] = (), id_path: str | None = None) -> pd.DataFrame:
         """The sample table with a purpose per sample (the split cached at `id_path` when given)."""
         table = get_image_samples(self.dataset_list(job_datasets), class_mapping=self.class_mapping,
                                   classes=self.classes)

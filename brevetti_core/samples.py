@@ -143,9 +143,7 @@ def categorise(relpaths: pd.Series, class_mapping: ClassMapping | None = None,
     categories = np.empty(len(unique_folders), dtype=object)
     for i, folder in enumerate(unique_folders):
         category = category_of_folder(folder, class_mapping)
-        if keep is not None:
-            category = tuple(c for c in category if c in keep) or None
-        categories[i] = category
+        categories[i] = category if keep is None else tuple(c for c in category if c in keep) or None
     leaves = split_folder(pd.Series(unique_folders, dtype="str"))[1].replace("", DATASET_ROOT)
     return (pd.Series(categories[codes], index=relpaths.index, dtype=object),
             pd.Series(leaves.to_numpy()[codes], index=relpaths.index, dtype="str"))

@@ -49,7 +49,7 @@ def parse_rois(rois: Any) -> tuple[Roi, ...] | None:
         array = array[None]
     if array.ndim != 3 or array.shape[1:] != (2, 2) or not np.array_equal(array, np.round(array)):
         raise ValueError(message)
-    parsed = tuple(tuple(int(v) for v in roi.reshape(4)) for roi in array)
+    parsed = tuple((int(x1), int(y1), int(x2), int(y2)) for x1, y1, x2, y2 in array.reshape(-1, 4))
     if any(x1 < 0 or y1 < 0 or x2 <= x1 or y2 <= y1 for x1, y1, x2, y2 in parsed):
         raise ValueError(message)
     return parsed
@@ -125,7 +125,7 @@ def pad_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "CONSTANT"
         return image
     top, left = (dh // 2, dw // 2) if center else (0, 0)
     widths = [(top, dh - top), (left, dw - left)] + [(0, 0)] * (image.ndim - 2)
-    return np.pad(image, widths, mode=mode.lower())
+    return np.pad(image, widths, mode=mode.lower())  # type: ignore[call-overload]  # mode checked by the caller
 
 
 def rescale(image: np.ndarray, scale: float, offset: float) -> np.ndarray:
@@ -219,10 +219,9 @@ def _area_resize(image: np.ndarray, size_out: int, axis: int) -> np.ndarray:
     indices = np.minimum(indices, size_in - 1)
     shape = [1] * image.ndim
     shape[axis] = size_out
-    out = None
-    for tap in range(indices.shape[1]):
-        term = weights[:, tap].reshape(shape) * np.take(image, indices[:, tap], axis=axis)
-        out = term if out is None else out + term
+    out = weights[:, 0].reshape(shape) * np.take(image, indices[:, 0], axis=axis)
+    for tap in range(1, indices.shape[1]):
+        out = out + weights[:, tap].reshape(shape) * np.take(image, indices[:, tap], axis=axis)
     return out
 
 
