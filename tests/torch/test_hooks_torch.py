@@ -1,19 +1,13 @@
-"""EpochMetrics: running means over an epoch, reported to a job's remote monitor."""
-import json
+"""EpochMetrics: running means over an epoch, reported to a job's remote monitor.
 
+That each epoch reaches the job's progress.jsonl as floats is tested for every framework in
+tests/parity/test_training_hooks.py.
+"""
 import pytest
 import torch
+from recording_monitor import RecordingMonitor
 
-from brevetti_core.job import Job
 from brevetti_torch.hooks import EpochMetrics
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.calls.append((epoch, logs))
 
 
 def test_means_are_weighted_by_the_samples_of_each_step():
@@ -30,23 +24,12 @@ def test_tensor_values_are_read_as_numbers():
 
 
 def test_end_epoch_reports_the_means_with_extra_values_then_starts_over():
-    recorder = Recorder()
-    metrics = EpochMetrics(recorder, prefix="train_")
+    monitor = RecordingMonitor()
+    metrics = EpochMetrics(monitor, prefix="train_")
     metrics.update(4, loss=0.25)
     logs = metrics.end_epoch(7, devel_accuracy=0.5)
-    assert recorder.calls == [(7, {"train_loss": 0.25, "devel_accuracy": 0.5})] and logs == recorder.calls[0][1]
+    assert monitor.calls == [(7, {"train_loss": 0.25, "devel_accuracy": 0.5})] and logs == monitor.calls[0][1]
     assert metrics.result() == {}
-
-
-def test_end_epoch_appends_a_line_to_the_jobs_progress_file(data_root):
-    job = Job.init(argv=[])
-    job.start(complete=False)
-    metrics = EpochMetrics(job.get_remote_monitor())
-    for epoch in range(2):
-        metrics.update(10, loss=1.0 / (epoch + 1))
-        metrics.end_epoch(epoch)
-    lines = [json.loads(line) for line in (data_root / job.id / "artifacts" / "progress.jsonl").read_text().splitlines()]
-    assert [(line["epoch"], line["loss"]) for line in lines] == [(0, 1.0), (1, 0.5)]
 
 
 def test_a_diverging_metric_is_refused_naming_it():
