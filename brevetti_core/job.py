@@ -4,6 +4,9 @@
 line, and ``job.start()`` runs ``run()`` with a temp folder and the job's artifacts folder at hand.
 Status lives in ``artifacts/status.json``: running, then completed, failed or interrupted.
 
+What happens around a job's start and end beyond its own files (``artifacts/report.html``, tracking)
+is done by job hooks (``job_hooks``), which this module runs without importing them.
+
 ``host_name`` (the platform address used for links and for relative ``remote_url`` /
 ``complete_url``) comes from the job definition, else ``BREVETTI_HOST_NAME``, else the data root
 itself (there is no web platform locally, so links point at where the job's files are).
@@ -27,11 +30,10 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 
-from . import jobstore, rng
+from . import job_hooks, jobstore, rng
 from .dataset import Dataset
 from .io_tools import IoTools, io_tools, is_remote, join, protocol_of
 from .monitor import RemoteMonitor
-from .report import write_report
 from .output import build_output, dumps, environment, json_value, masked
 from .settings import JobSettings, load_settings, parse_argv
 
@@ -197,7 +199,7 @@ class Job(BaseModel):
         """Set up storage, write output.json, call `run()`, then `complete_job(<run's result>)` if `complete`.
 
         Returns what `run()` returned. On an exception the status becomes "failed" (KeyboardInterrupt:
-        "interrupted"), output.json is rewritten and the exception propagates.
+        "interrupted"), output.json is rewritten, the job hooks run and the exception propagates.
         """
         if self._completed:
             raise RuntimeError(f"job {self.id} is already completed; call {type(self).__name__}.init() for a new run")
@@ -207,6 +209,7 @@ class Job(BaseModel):
         self._write_status("running")
         self.upload_job_output()
         try:
+            job_hooks.fire(self, job_hooks.START_EVENT)
             result = self.run()
             if complete:
                 self.complete_job(result)
@@ -225,8 +228,8 @@ class Job(BaseModel):
     def complete_job(self, package_path: str | os.PathLike | None = None) -> str | None:
         """Record the model package (inside the job folder), rewrite output.json, mark the job completed.
 
-        Removes the automatic temp folder and POSTs to `complete_url` when the definition has one.
-        Returns the package path relative to the job folder (or None).
+        Removes the automatic temp folder, runs the job hooks (report.html) and POSTs to `complete_url`
+        when the definition has one. Returns the package path relative to the job folder (or None).
         """
         self._require_started("complete_job")
         if self._completed:
@@ -241,7 +244,7 @@ class Job(BaseModel):
         self._remove_temp_dir()
         self._write_status("completed")
         self._completed = True
-        write_report(self, errors="warn")
+        job_hooks.fire(self, "completed")
         log.info("Job %s completed", self.id)
         if self.complete_url:
             self._notify_completion()
@@ -335,7 +338,7 @@ class Job(BaseModel):
         self._write_status(status, error)
         self.upload_job_output()
         self._remove_temp_dir()
-        write_report(self, errors="warn")
+        job_hooks.fire(self, status)
 
     def _relative_to_job_dir(self, path: str) -> str:
         outside = ValueError(

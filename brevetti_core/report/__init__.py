@@ -2,7 +2,8 @@
 
 ``gather`` (data.py) reads the job folder's files, ``render`` (render.py) turns them into HTML and
 ``write_report`` does both. ``record_samples`` and ``record_first_batch`` (record.py) are called by
-a running job to add its sample table and first batch.
+a running job to add its sample table and first batch. ``report_hook`` is the job hook (registered in
+``brevetti_core.job_hooks`` as "report") that writes the report whenever a job ends.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import os
 from typing import Any
 
 from ..io_tools import IoTools, io_tools, join
+from ..job_hooks import END_EVENTS
 from .data import ReportData, gather
 from .record import record_first_batch, record_samples
 from .render import render
 
-__all__ = ["ReportData", "gather", "record_first_batch", "record_samples", "render", "write_report"]
+__all__ = ["ReportData", "gather", "record_first_batch", "record_samples", "render", "report_hook", "write_report"]
 
 REPORT_FILE = "report.html"
 
@@ -41,3 +43,9 @@ def write_report(job: Any, errors: str = "raise", io: IoTools = io_tools) -> str
         return None
     log.info("Wrote job report %s", path)
     return path
+
+
+def report_hook(job: Any, event: str) -> None:
+    """Job hook: write the job's report.html when it ends (completed, failed or interrupted)."""
+    if event in END_EVENTS:
+        write_report(job, errors="warn")

@@ -1,0 +1,104 @@
+"""Job hooks: code that runs when any job starts and when it ends (completed, failed or interrupted).
+
+A hook is a callable ``hook(job, event)``; ``event`` is ``"started"`` (storage is ready, output.json
+written, ``run()`` not called yet) or the job's final status, one of ``"completed"``, ``"failed"``,
+``"interrupted"`` (status.json and output.json already written). Hooks live in one process-wide
+registry and run in registration order::
+
+    from brevetti_core import job_hooks
+
+    def log_end(job, event):
+        if event in job_hooks.END_EVENTS:
+            print(job.id, event)
+
+    job_hooks.register(log_end)           # named "<module>.log_end"; register(hook, name=...) to choose
+    job_hooks.unregister("report")        # jobs stop writing report.html
+
+A hook may also be registered as a ``"package.module:function"`` reference, imported when an event
+first needs it: this is how the job report is registered (as ``"report"``, below), so that
+``import brevetti_core.job`` loads neither the report nor Pillow, yet every ``Job`` subclass writes
+``artifacts/report.html`` when it ends. Tracking integrations register the same way.
+
+A hook that raises (or whose reference cannot be imported) is logged with its name and traceback and
+the remaining hooks still run: a hook never fails a job, hides the job's own error, or undoes output
+already written. During "failed" and "interrupted" hooks, ``sys.exc_info()`` holds the job's error.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[Any, str], None]
+
+START_EVENT = "started"
+END_EVENTS = ("completed", "failed", "interrupted")
+
+_hooks: dict[str, Hook | str] = {}
+
+
+def register(hook: Hook | str, name: str | None = None) -> Hook | str:
+    """Run `hook(job, event)` on every job event from now on; returns `hook` (so it works as a decorator).
+
+    `name` defaults to the hook's qualified name (or the reference string); registering a name again
+    replaces that hook in its place.
+    """
+    if isinstance(hook, str):
+        _split_reference(hook)
+    elif not callable(hook):
+        raise TypeError(f"a job hook must be callable or a 'module:function' reference, got {hook!r}")
+    _hooks[name or _default_name(hook)] = hook
+    return hook
+
+
+def unregister(name: str) -> Hook | str:
+    """Remove the hook registered as `name`; returns it."""
+    if name not in _hooks:
+        raise KeyError(f"no job hook named {name!r}; registered: {', '.join(_hooks) or 'none'}")
+    return _hooks.pop(name)
+
+
+def registered() -> list[str]:
+    """The names of the registered hooks, in the order they run."""
+    return list(_hooks)
+
+
+def fire(job: Any, event: str) -> None:
+    """Run every registered hook on `event` of `job`; a failing hook is logged, never raised."""
+    if event != START_EVENT and event not in END_EVENTS:
+        raise ValueError(f"unknown job event {event!r}; expected {START_EVENT!r} or one of {END_EVENTS}")
+    for name, hook in list(_hooks.items()):
+        try:
+            _resolve(hook)(job, event)
+        except Exception:
+            log.exception("Job hook %r failed on %s of job %s", name, event, getattr(job, "id", job))
+
+
+def _default_name(hook: Hook | str) -> str:
+    if isinstance(hook, str):
+        return hook
+    return f"{getattr(hook, '__module__', '')}.{getattr(hook, '__qualname__', type(hook).__qualname__)}".lstrip(".")
+
+
+def _split_reference(reference: str) -> tuple[str, str]:
+    module, _, attribute = reference.partition(":")
+    if not module or not attribute:
+        raise ValueError(f"job hook reference {reference!r} must read 'package.module:function'")
+    return module, attribute
+
+
+def _resolve(hook: Hook | str) -> Hook:
+    if not isinstance(hook, str):
+        return hook
+    module, attribute = _split_reference(hook)
+    target: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
+
+
+# The job report, written on every end of every job; imported only when a job first ends.
+register("brevetti_core.report:report_hook", name="report")
