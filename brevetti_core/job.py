@@ -4,6 +4,8 @@
 line, and ``job.start()`` runs ``run()`` with a temp folder and the job's artifacts folder at hand.
 Status lives in ``artifacts/status.json``: running, then completed, failed or interrupted.
 
+Each job reads and writes its files through its own ``job.io`` (an ``IoTools``, so settings such as
+its cache root stay with the job); the module-level ``io_tools`` is for code without a job.
 What happens around a job's start and end beyond its own files (``artifacts/report.html``, tracking)
 is done by job hooks (``job_hooks``), which this module runs without importing them.
 
@@ -32,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from . import job_hooks, jobstore, rng
 from .dataset import Dataset
-from .io_tools import IoTools, io_tools, is_remote, join, protocol_of
+from .io_tools import IoTools, is_remote, join, protocol_of
 from .monitor import RemoteMonitor
 from .output import build_output, dumps, environment, json_value, masked
 from .settings import JobSettings, load_settings, parse_argv
@@ -79,6 +81,7 @@ class Job(BaseModel):
     _metrics: dict = PrivateAttr(default_factory=dict)
     _environment: dict = PrivateAttr(default_factory=dict)
     _seed_mark: int = PrivateAttr(default_factory=rng.ledger_mark)
+    _io: IoTools = PrivateAttr(default_factory=IoTools)
 
     @model_validator(mode="before")
     @classmethod
@@ -100,7 +103,7 @@ class Job(BaseModel):
     @classmethod
     def init(cls, job_id: str | None = None, api_key: str | None = None, *, info_file: str | None = None,
              job_config: dict | None = None, argv: list[str] | None = None, temp_dir: str | None = None,
-             **kw: Any) -> Job:
+             io: IoTools | None = None, **kw: Any) -> Job:
         """The job to run, with its settings from class defaults < job definition < `kw['settings']` < argv.
 
         `job_id`, `api_key` and `info_file` come from the arguments, else from ``--job_id``,
@@ -109,23 +112,25 @@ class Job(BaseModel):
         a new local job is created (its info.json written under the data root). Other keywords
         override fields of the definition (``name=``, ``datasets=``, ``settings=``...); a new local job's
         info.json records them (argv overrides are per run and are recorded in output.json only).
-        `temp_dir` is a folder of yours to use as the temp folder (kept after the job).
+        `temp_dir` is a folder of yours to use as the temp folder (kept after the job). `io` is the
+        job's file access, used for all of its files (default: a new `IoTools` of its own).
         """
         job_args, overrides = parse_argv(_script_argv() if argv is None else argv)
         job_id = job_id or job_args.get("job_id")
         api_key = api_key or job_args.get("api_key")
         info_file = info_file or job_args.get("info_file")
         root = jobstore.data_root()
+        io = io if io is not None else IoTools()
         new_job = False
         if job_config is not None:
             definition, source = dict(job_config), "job_config"
             if job_id:
                 definition["id"] = job_id
         elif info_file:
-            definition, source = jobstore.read_definition(str(info_file), job_id), str(info_file)
+            definition, source = jobstore.read_definition(str(info_file), job_id, io), str(info_file)
         elif job_id:
             source = jobstore.definition_path(job_id, root)
-            definition = jobstore.read_definition(source, job_id)
+            definition = jobstore.read_definition(source, job_id, io)
         else:
             new_job = True
             definition = {"id": str(uuid.uuid4()), "name": f"{cls.__name__} (local)", "settings": {}, "datasets": []}
@@ -146,11 +151,13 @@ class Job(BaseModel):
             definition["api_key"] = api_key
         job = cls._from_definition(definition, source)
         job._job_dir = jobstore.job_dir(job.id, root)
+        job._io = io
         job._temp_dir_given = os.fspath(temp_dir) if temp_dir is not None else None
         if new_job:
             given = set(definition) - {"settings", "api_key"}
             settings_record = json_value(given_settings or {})
-            jobstore.write_definition({**job.model_dump(mode="json", include=given), "settings": settings_record}, root)
+            record = {**job.model_dump(mode="json", include=given), "settings": settings_record}
+            jobstore.write_definition(record, root, io)
             log.info("Created local job %s at %s", job.id, job.job_dir)
         log.info("%s %s initialized", cls.__name__, job.id)
         return job
@@ -177,7 +184,8 @@ class Job(BaseModel):
     # -- properties ------------------------------------------------------------------------------
     @property
     def io(self) -> IoTools:
-        return io_tools
+        """This job's file access (one `IoTools` per job: its cache root is the job's own)."""
+        return self._io
 
     @property
     def backend(self) -> jobstore.LocalBackend:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .dataset import Dataset
-from .io_tools import io_tools, is_remote, join
+from .io_tools import IoTools, io_tools, is_remote, join
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,10 @@ def status_path(folder: str) -> str:
     return join(folder, "artifacts", "status.json")
 
 
-def read_definition(path: str, job_id: str | None = None) -> dict:
+def read_definition(path: str, job_id: str | None = None, io: IoTools = io_tools) -> dict:
     """The job definition in `path` (an info.json); errors name the file and the problem."""
     try:
-        text = io_tools.read_file(path)
+        text = io.read_file(path)
     except FileNotFoundError:
         hint = " (create one with `brevetti job create`, or pass job_config= to Job.init)"
         raise FileNotFoundError(f"no job definition at {path}{hint}") from None
@@ -77,10 +77,10 @@ def read_definition(path: str, job_id: str | None = None) -> dict:
     return definition
 
 
-def write_definition(definition: dict, root: str | None = None) -> str:
+def write_definition(definition: dict, root: str | None = None, io: IoTools = io_tools) -> str:
     """Write `definition` to `<root>/<id>/info.json`; returns that path."""
     path = definition_path(definition["id"], root)
-    io_tools.write_file(path, json.dumps(definition, indent=2))
+    io.write_file(path, json.dumps(definition, indent=2))
     return path
 
 

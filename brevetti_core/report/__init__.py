@@ -24,15 +24,19 @@ REPORT_FILE = "report.html"
 log = logging.getLogger(__name__)
 
 
-def write_report(job: Any, errors: str = "raise", io: IoTools = io_tools) -> str | None:
+def write_report(job: Any, errors: str = "raise", io: IoTools | None = None) -> str | None:
     """Write `<job folder>/artifacts/report.html` for a Job or a job folder; returns its path.
 
-    With ``errors="warn"`` (for job completion) a failure is logged as a warning and None is
-    returned, so the report can never fail the job it describes.
+    Files are read and written with `io`, else the job's own ``job.io`` (the shared ``io_tools`` for
+    a folder). With ``errors="warn"`` (for job completion) a failure is logged as a warning and None
+    is returned, so the report can never fail the job it describes.
     """
     if errors not in ("raise", "warn"):
         raise ValueError(f"errors must be 'raise' or 'warn', got {errors!r}")
-    folder = os.fspath(job) if isinstance(job, (str, os.PathLike)) else job.job_dir
+    if isinstance(job, (str, os.PathLike)):
+        folder, io = os.fspath(job), io if io is not None else io_tools
+    else:
+        folder, io = job.job_dir, io if io is not None else job.io
     try:
         path = join(folder, "artifacts", REPORT_FILE)
         io.write_file(path, render(gather(folder, io)))
