@@ -57,6 +57,14 @@ class IoTools:
         self.cache_root: str | None = None
         self.set_cache_root(cache_root)
 
+    def __getstate__(self) -> dict:
+        # Filesystems and the lock are rebuilt on demand, so a copy (a job's, a DataLoader worker's)
+        # routes paths the same way with the same cache root.
+        return {"cache_root": self.cache_root}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["cache_root"])
+
     # -- routing -------------------------------------------------------------------------------
     def filesystem(self, path: str | os.PathLike) -> tuple[fsspec.AbstractFileSystem, str]:
         """The filesystem serving `path` and the path as that filesystem names it."""

@@ -1,5 +1,6 @@
 """IoTools: local, memory and S3 round trips, atomic writes, the ETag-checked read cache."""
 import os
+import pickle
 
 import pytest
 
@@ -72,3 +73,10 @@ def test_cache_hit_then_invalidation_when_etag_changes(s3_bucket, s3_client, tmp
     s3_client.put_object(Bucket=bucket, Key="img.bmp", Body=b"version-2")
     assert io.read_file(f"{s3_bucket}/img.bmp") == b"version-2"
     assert io.read_file(f"{s3_bucket}/img.bmp", cache=False) == b"version-2"
+
+
+def test_a_pickled_copy_keeps_the_cache_root_and_reads_the_same_files(tmp_path):
+    io = IoTools(cache_root=tmp_path / "cache")
+    io.write_file(tmp_path / "note.txt", "kept")
+    copy = pickle.loads(pickle.dumps(io))
+    assert copy.cache_root == io.cache_root and copy.read_file(tmp_path / "note.txt") == b"kept"

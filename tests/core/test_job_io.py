@@ -1,5 +1,6 @@
 """job.io: each job owns its file access; the module-level io_tools stays for code without a job."""
 import os
+import pickle
 
 import pytest
 
@@ -40,6 +41,13 @@ def relative(job, paths):
 def test_each_job_has_its_own_io():
     first, second = Job(), Job()
     assert isinstance(first.io, IoTools) and first.io is not second.io and first.io is not io_tools
+
+
+def test_a_job_with_its_io_still_pickles(data_root, tmp_path):
+    job = Job.init(argv=[])
+    job.io.set_cache_root(tmp_path / "cache")
+    copy = pickle.loads(pickle.dumps(job))
+    assert copy.id == job.id and copy.io is not job.io and copy.io.cache_root == job.io.cache_root
 
 
 def test_a_cache_root_set_on_a_jobs_io_stays_with_that_job(data_root, tmp_path):
