@@ -122,9 +122,10 @@ def main() -> None:
                              sampling_group_weighing="square root", seed=7).map(action)
 
     build_s, _ = best_of(args.repeats, lambda: None, lambda _: build())
-    order_s, _ = best_of(args.repeats, build, lambda generator: generator._orders.get(0))
-    params_s, params = best_of(args.repeats, build, lambda generator: generator._params.get(0))
-    slots_s, _ = best_of(args.repeats, build, lambda generator: (generator._orders.get(0), generator._params.get(0)))
+    order_s, _ = best_of(args.repeats, build, lambda generator: generator.seeded_plan.order(0))
+    params_s, params = best_of(args.repeats, build, lambda generator: generator.seeded_plan.params(0))
+    slots_s, _ = best_of(args.repeats, build,
+                         lambda generator: (generator.seeded_plan.order(0), generator.seeded_plan.params(0)))
     plan_s, plan = best_of(args.repeats, build, lambda generator: generator.plan(0))  # empty caches each time
     shape = plan.shape
     del plan, _

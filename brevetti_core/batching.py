@@ -1,185 +1,22 @@
-"""Executing plan rows: loading one slot, collating slots into a batch, and failed samples.
+"""The numpy batch: loaded samples collated into one, its spec, an empty one, and its fingerprint.
 
-A plan row is a flat dict (a row of ``DataGenerator.plan(epoch)``): the slot's place (``epoch``,
-``batch``, ``position``, ``index``, ``group``), the sample's table columns and every action
-parameter as ``<prefix>.<name>``. ``SampleLoader`` runs the action chain on one row; it is small
-and picklable, so framework adapters ship it to worker processes and call it there.
-
-Float parameters live in the plan as float32 and reach the kernels as Python floats holding that
-float32 value (integers as int, booleans as bool). Rounding through float32 on every load makes
-a row read back from CSV (where ``0.1`` parses to a different double) give the same pixels.
+Every pipeline (numpy, torch, tf) yields batches made by ``collate`` here, so their values have
+one representation per type (see ``collate``); the framework adapters only move them into their
+containers. ``batch_spec`` describes a batch's shapes and dtypes for pipelines that declare them
+up front (tf.data's element_spec, an empty batch for a rank whose slice is empty), and
+``fingerprint`` digests a batch so that runs, processes and frameworks can be compared.
 """
 from __future__ import annotations
 
-import logging
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .actions import Action, Sample
+from .actions import Action
 
-log = logging.getLogger(__name__)
-
-PLACE_COLUMNS = ("epoch", "batch", "position", "index", "group")
-ON_ERROR = ("raise", "zeros", "skip")
-
-
-@dataclass(frozen=True)
-class BatchPlan:
-    """One global batch (or one rank's slice of it): its epoch, global index and plan rows."""
-
-    epoch: int
-    batch: int
-    rows: tuple[dict, ...]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-
-class SampleError(RuntimeError):
-    """A mapped action failed on one sample; names the action, the sample and its plan position."""
-
-    def __init__(self, message: str, action: str = "", index: int = -1, path: str | None = None,
-                 epoch: int = -1, batch: int = -1, position: int = -1, sample: dict | None = None):
-        super().__init__(message)
-        self.action, self.index, self.path = action, index, path
-        self.epoch, self.batch, self.position = epoch, batch, position
-        self.sample = sample or {}
-
-    def __reduce__(self):
-        return (type(self), (str(self), self.action, self.index, self.path, self.epoch, self.batch,
-                             self.position, self.sample))
-
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return float(np.float32(value))
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-class SampleLoader:
-    """Runs an action chain on plan rows; the only code that turns a row into a loaded sample."""
-
-    def __init__(self, actions: Sequence[Action], prefixes: Sequence[str], sample_columns: Sequence[Any],
-                 on_error: str = "raise"):
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}")
-        self.actions, self.prefixes = tuple(actions), tuple(prefixes)
-        self.sample_columns, self.on_error = tuple(sample_columns), on_error
-
-    def sample(self, row: Mapping[Any, Any]) -> Sample:
-        """The slot's sample as the table holds it (no actions applied)."""
-        try:
-            return {column: row[column] for column in self.sample_columns}
-        except KeyError as missing:
-            raise KeyError(f"plan row lacks sample column {missing}; it has {sorted(map(str, row))}") from None
-
-    def params(self, row: Mapping[Any, Any], position: int) -> dict[str, Any]:
-        """The parameters of the action at chain `position`, keys without prefix, as Python scalars."""
-        start = self.prefixes[position] + "."
-        return {key[len(start):]: _scalar(value) for key, value in row.items()
-                if isinstance(key, str) and key.startswith(start)}
-
-    def load(self, row: Mapping[Any, Any]) -> Sample:
-        """The sample with every action applied; SampleError (chaining the cause) when one fails."""
-        sample = self.sample(row)
-        for position, action in enumerate(self.actions):
-            try:
-                result = action(sample, self.params(row, position))
-                if not isinstance(result, Mapping):
-                    raise TypeError(f"an action must return a dict, got {type(result).__name__}")
-            except Exception as error:
-                raise self._error(action, row, error) from error
-            sample = dict(result)
-        return sample
-
-    def try_load(self, row: Mapping[Any, Any]) -> Sample | SampleError:
-        """`load(row)`, or its SampleError returned instead of raised when on_error is "zeros" or "skip"."""
-        try:
-            return self.load(row)
-        except SampleError as error:
-            if self.on_error == "raise":
-                raise
-            return error
-
-    def _error(self, action: Action, row: Mapping[Any, Any], cause: Exception) -> SampleError:
-        place = {name: int(row.get(name, -1)) for name in ("index", "epoch", "batch", "position")}
-        path = row.get("path")
-        return SampleError(
-            f"{action.describe()} failed on sample {place['index']} (path {path!r}) at epoch {place['epoch']}, "
-            f"batch {place['batch']}, position {place['position']}: {type(cause).__name__}: {cause}",
-            action=action.describe(), path=path, sample=self.sample(row), **place)
-
-
-class FailureTally:
-    """Counts samples that failed under on_error "zeros"/"skip"; logs one warning per epoch, never silent."""
-
-    def __init__(self, on_error: str):
-        self.on_error = on_error
-        self.failed: dict[int, list[SampleError]] = {}
-        self.dropped: dict[int, int] = {}
-
-    def record(self, error: SampleError) -> None:
-        self.failed.setdefault(error.epoch, []).append(error)
-
-    def record_dropped_batch(self, epoch: int) -> None:
-        self.dropped[epoch] = self.dropped.get(epoch, 0) + 1
-
-    def report(self) -> None:
-        """Log the counted warning of every epoch seen since the last report, then forget them."""
-        action = "replaced by zeros" if self.on_error == "zeros" else "skipped"
-        for epoch, errors in sorted(self.failed.items()):
-            dropped = self.dropped.get(epoch, 0)
-            note = f"; {dropped} batches had no loadable sample and were dropped" if dropped else ""
-            log.warning("on_error=%r: %d samples failed in epoch %d and were %s%s. First: %s",
-                        self.on_error, len(errors), epoch, action, note, errors[0])
-        self.failed.clear()
-        self.dropped.clear()
-
-
-def _zeros_like(value: Any) -> Any:
-    if isinstance(value, np.ndarray | np.generic):
-        return np.zeros_like(value)
-    if isinstance(value, Mapping):
-        return {key: _zeros_like(item) for key, item in value.items()}
-    if isinstance(value, (tuple, list)):
-        return type(value)(_zeros_like(item) for item in value)
-    if isinstance(value, str):
-        return ""
-    if isinstance(value, (bool, int, float)):
-        return type(value)()
-    return None
-
-
-def resolve_failures(results: Sequence[Sample | SampleError], on_error: str,
-                     tally: FailureTally) -> list[Sample]:
-    """The batch's samples with failures dropped ("skip") or replaced by zeros shaped like a loaded sample ("zeros").
-
-    A zeros replacement keeps the failed sample's own table values (path, category, ...) and
-    zeroes what the actions added. A batch in which no sample loaded has no shape to copy: it is
-    dropped and counted.
-    """
-    errors = [result for result in results if isinstance(result, SampleError)]
-    if not errors:
-        return list(results)
-    if on_error == "raise":
-        raise errors[0]
-    for error in errors:
-        tally.record(error)
-    loaded = [result for result in results if not isinstance(result, SampleError)]
-    if on_error == "skip" or not loaded:
-        if not loaded:
-            tally.record_dropped_batch(errors[0].epoch)
-        return loaded
-    prototype = loaded[0]
-    return [result if not isinstance(result, SampleError) else
-            {key: (result.sample[key] if key in result.sample and not isinstance(value, np.ndarray)
-                   else _zeros_like(value)) for key, value in prototype.items()}
-            for result in results]
+Batch = dict[str, Any]
 
 
 def _is_label_tuple(value: Any) -> bool:
@@ -247,3 +84,83 @@ def as_numpy_sample(sample: Mapping[Any, Any]) -> dict[Any, Any]:
     """One unbatched sample in the batch representation: label tuples become 1-D str arrays."""
     return {key: np.array(value, dtype=str) if isinstance(value, (tuple, list)) and _is_label_tuple(value)
             else value for key, value in sample.items()}
+
+
+def declared_shapes(actions: Sequence[Action]) -> dict[str, tuple]:
+    """Per output key, the static per-sample shape an action declares (None for sizes that depend on the file)."""
+    shapes: dict[str, tuple] = {}
+    for action in actions:
+        shape = getattr(action, "output_shape", None)
+        key = getattr(action, "output_key", None)
+        if isinstance(shape, tuple) and isinstance(key, str):
+            shapes[key] = shape
+            segmentation = getattr(action, "segmentation", None)
+            if segmentation is not None and shape and not isinstance(shape[0], tuple):
+                shapes[segmentation.output_key] = (*shape[:2], segmentation.channels)
+    return shapes
+
+
+class ArraySpec(NamedTuple):
+    """The spec of one batched array: shape with a None batch dimension (None where sizes vary), dtype."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
+def batch_spec(example: Batch, declared: Mapping[str, tuple]) -> dict[str, Any]:
+    """Per key of an example batch its ArraySpec (a tuple/dict of them for tuple/dict values, e.g. per-ROI images).
+
+    Declared static shapes win over the example's.
+    """
+    return {key: _value_spec(value, declared.get(key)) for key, value in example.items()}
+
+
+def _value_spec(value: Any, declared: tuple | None) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _value_spec(item, None) for key, item in value.items()}
+    if isinstance(value, tuple):
+        per_part = declared if declared and len(declared) == len(value) and all(
+            isinstance(part, tuple) for part in declared) else (None,) * len(value)
+        return tuple(_value_spec(item, part) for item, part in zip(value, per_part))
+    value = np.asarray(value)
+    if value.dtype.kind in "US":
+        return ArraySpec((None,) * value.ndim, value.dtype)  # label tuples vary in length from batch to batch
+    if declared is not None and len(declared) == value.ndim - 1 and not any(isinstance(d, tuple) for d in declared):
+        return ArraySpec((None, *declared), value.dtype)
+    return ArraySpec((None, *value.shape[1:]), value.dtype)
+
+
+def empty_batch(spec: Any) -> Any:
+    """A batch of zero samples matching `spec` (ArraySpecs, possibly nested); unknown sizes become 0."""
+    if isinstance(spec, ArraySpec):
+        return np.zeros((0, *[size or 0 for size in spec.shape[1:]]), dtype=spec.dtype)
+    if isinstance(spec, Mapping):
+        return {key: empty_batch(item) for key, item in spec.items()}
+    return tuple(empty_batch(item) for item in spec)
+
+
+def fingerprint(batch: Any) -> str:
+    """SHA-256 over every value of a batch (nested structures in order): dtype, shape and bytes; strings as UTF-8."""
+    digest = hashlib.sha256()
+    _feed(digest, batch)
+    return digest.hexdigest()
+
+
+def _feed(digest, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            digest.update(f"<{key}>".encode())
+            _feed(digest, value[key])
+    elif isinstance(value, (tuple, list)) and not (value and isinstance(value[0], str)):
+        for item in value:
+            _feed(digest, item)
+    else:
+        array = np.asarray(value)
+        if array.dtype.kind in "USO":  # strings hash by content, whatever their array itemsize
+            digest.update(f"str{array.shape}".encode())
+            for item in array.ravel().tolist():
+                data = str(item).encode("utf-8")
+                digest.update(len(data).to_bytes(8, "little") + data)
+            return
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())

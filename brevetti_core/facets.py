@@ -26,7 +26,7 @@ import pandas as pd
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from .batching import SampleError
+from .executor import SampleError
 from .image.tile import tile2d
 from .io_tools import IoTools, io_tools, join
 

@@ -1,165 +1,281 @@
-"""Which sample goes in which slot: small pure functions of (sizes, seed, epoch, rank, world_size).
+"""The seeded plan of a sample table: which sample fills every slot of every epoch, and every action parameter.
 
-Without groups, epochs are windows of ``epoch_samples`` slots over an endless sequence of passes
-through the table, each pass in input order or its own permutation keyed by the pass number;
-with the default ``epoch_samples == n`` a pass is an epoch, and a smaller epoch continues where
-the previous one stopped instead of seeing the same first rows again. With groups, each slot
-first picks a group (a weighted draw, or the reference's fixed interleave when not shuffled) and
-then the group's next member; groups are cycled, so small groups repeat within an epoch.
-Everything is vectorised numpy keyed by ``rng.generator(seed, stream, epoch, name)``, so any
-epoch can be planned alone, in any process, without replaying earlier ones. Resume and sharding
-are index arithmetic on the epoch's slots; they never touch the samples.
+A ``Plan`` is a pure function of the samples, the settings and the seed. It is computed one
+epoch at a time with vectorised numpy (``slots.py`` for the order, the actions' ``sample_params``
+for the parameters) and cached for the last two epochs, since iteration walks epoch by epoch
+and sometimes two iterators walk at once. Nothing here loads a sample:
+
+- ``plan.epoch_table(epoch)``: the epoch as a DataFrame, one row per slot (what
+  ``DataGenerator.plan(epoch)`` returns), to save, diff and replay;
+- ``plan.batch_plan(batch, shard)``: global batch ``batch`` cut to ``shard``'s slice, as a
+  ``BatchPlan`` of picklable flat rows (exactly rows of ``epoch_table``), by index, so a worker in
+  any process can be handed any batch; ``plan.batch_plans(start_batch, shard)`` walks them from
+  ``start_batch`` on (resume).
+
+The executor (``executor.py``) turns a ``BatchPlan`` into a numpy batch.
 """
 from __future__ import annotations
 
+import copy
+import itertools
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
-from . import rng
+from . import rng, slots
+from .actions import Action
+from .sampling import Groups, Weighing, check_weighing, groupby_columns, table_groups
+from .sharding import WHOLE, Shard
 
-
-def smallest_int(values: np.ndarray) -> np.ndarray:
-    """`values` in the smallest signed integer dtype that holds them (stable sorts on small ints are radix sorts)."""
-    top = int(values.max()) if len(values) else 0
-    for dtype in (np.int8, np.int16, np.int32):
-        if top <= np.iinfo(dtype).max:
-            return values.astype(dtype, copy=False)
-    return values.astype(np.int64, copy=False)
+PLACE_COLUMNS = ("epoch", "batch", "position", "index", "group")
+"""The plan's own columns: where a slot is (epoch, global batch, position in it) and what fills it."""
 
 
-def permutation(n: int, seed: int, epoch: int) -> np.ndarray:
-    """A permutation of range(n) keyed by (seed, epoch): the order of one shuffled pass."""
-    return rng.generator(seed, rng.STREAM_ORDER, epoch, "permutation").permutation(n)
+@dataclass(frozen=True)
+class BatchPlan:
+    """One global batch (or one rank's slice of it): its epoch, global index and plan rows."""
+
+    epoch: int
+    batch: int
+    rows: tuple[dict, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
-def sequential_slots(n: int, epoch_samples: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
-    """Sample indices of one epoch's slots: the window [epoch*E, (epoch+1)*E) of consecutive passes."""
-    if epoch_samples == 0:
-        return np.empty(0, np.int64)
-    start = epoch * epoch_samples
-    pieces, needed = [], epoch_samples
-    pass_number, offset = divmod(start, n)
-    while needed:
-        order = permutation(n, seed, pass_number) if shuffle else np.arange(n, dtype=np.int64)
-        piece = order[offset:offset + needed]
-        pieces.append(piece)
-        needed -= len(piece)
-        pass_number, offset = pass_number + 1, 0
-    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+def sample_table(samples: Any) -> pd.DataFrame:
+    """`samples` (DataFrame, records, array of dicts) as a table with a fresh index and str paths."""
+    if isinstance(samples, np.ndarray):
+        samples = list(samples)
+    table = samples if isinstance(samples, pd.DataFrame) else pd.DataFrame(samples)
+    table = table.reset_index(drop=True)
+    clash = [column for column in PLACE_COLUMNS if column in table.columns]
+    if clash:
+        raise ValueError(f"sample columns {clash} clash with the plan's own columns {list(PLACE_COLUMNS)}; "
+                         f"rename them (e.g. samples.rename(columns={{'index': 'sample_index'}}))")
+    for column in table.columns:
+        if table[column].dtype == object and len(table) and isinstance(table[column].iloc[0], os.PathLike):
+            table[column] = table[column].map(os.fspath)
+    return table
 
 
-_UNIT = 1 << 33  # the interleave state in fixed point: _UNIT is 1.0
+def epoch_count(repeat: bool | int) -> int | None:
+    """The number of epochs `repeat` asks for: False one, True endless (None), n n."""
+    if isinstance(repeat, (bool, np.bool_)):
+        return None if repeat else 1
+    if isinstance(repeat, (int, np.integer)) and repeat >= 1:
+        return int(repeat)
+    raise ValueError(f"repeat must be False (one epoch), True (endless) or a number of epochs >= 1, got {repeat!r}")
 
 
-def _interleave_grid(weights: np.ndarray) -> tuple[np.ndarray, int, list[int]]:
-    """(drawable groups, half step, edges between their intervals) of the interleave, in fixed point."""
-    drawable = np.flatnonzero(weights > 0)
-    half_step = max(1, round(float(weights[drawable].min()) / 4 * _UNIT))
-    edges = [round(float(edge) * _UNIT) for edge in np.cumsum(weights[drawable])[:-1]]
-    return drawable, half_step, edges
+def plan_prefixes(actions: Sequence[Action]) -> tuple[str, ...]:
+    """Each action's column prefix; a repeated prefix gets _2, _3, ... by chain position."""
+    prefixes: list[str] = []
+    for action in actions:
+        base = action.plan_prefix or type(action).__name__.lower()
+        prefix, count = base, 1
+        while prefix in prefixes:
+            count += 1
+            prefix = f"{base}_{count}"
+        prefixes.append(prefix)
+    return tuple(prefixes)
 
 
-def interleave(weights: np.ndarray, start: int, n: int) -> np.ndarray:
-    """Groups of slots start..start+n-1 of the reference's deterministic selector, in proportion to the weights.
+class _EpochCache:
+    """The last few epochs' tables: plans are iterated epoch by epoch, sometimes by two iterators at once."""
 
-    Slot k's state is ``(k + 1/2) * min(w)/2 mod 1`` and picks the group whose cumulative-weight
-    interval holds it, as the reference's ``state += min(w)/2`` did. The state is exact fixed-point
-    arithmetic rather than a running float sum, so it never drifts, never lands on an interval edge
-    (where the reference let rounding decide, and picked group 0 even at weight zero), and the
-    pattern continues across epochs: ``interleave_counts`` counts any prefix without replaying it.
+    def __init__(self, compute: Callable[[int], Any], size: int = 2):
+        self.compute, self.size = compute, size
+        self.entries: OrderedDict[int, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, epoch: int) -> Any:
+        with self.lock:
+            if epoch not in self.entries:
+                self.entries[epoch] = self.compute(epoch)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+            self.entries.move_to_end(epoch)
+            return self.entries[epoch]
+
+
+class Plan:
+    """The seeded plan of `samples` in batches of `batch_size` over `repeat` epochs, with `actions`' parameters.
+
+    ``len(plan)`` is batches per epoch, ``ceil(min(max_epoch_samples, len(samples)) / batch_size)``.
+    `groupby`/`weighing` sample by group (``sampling.py``); `seed` None draws one, recorded under
+    `seed_owner`. The action at chain position i draws from stream ``STREAM_ACTIONS + i``.
     """
-    drawable, half_step, edges = _interleave_grid(weights)
-    slots = np.arange(start, start + n, dtype=np.uint64)
-    state = ((slots * np.uint64(2) + np.uint64(1)) * np.uint64(half_step)) & np.uint64(_UNIT - 1)
-    return drawable[np.searchsorted(np.asarray(edges, dtype=np.uint64), state, side="right")]
 
+    def __init__(self, samples: Any, *, batch_size: int = 32, shuffle: bool = False, repeat: bool | int = False,
+                 groupby: str | Sequence[str] | None = None, weighing: Weighing = "uniform", seed: int | None = None,
+                 max_epoch_samples: float = np.inf, actions: Sequence[Action] = (), seed_owner: str = "Plan"):
+        self.samples = sample_table(samples)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not max_epoch_samples > 0:
+            raise ValueError(f"max_epoch_samples must be positive, got {max_epoch_samples!r}")
+        self.batch_size, self.shuffle, self.repeat = int(batch_size), bool(shuffle), repeat
+        self.epochs = epoch_count(repeat)
+        self.groupby = groupby_columns(groupby, self.samples)
+        self.weighing = check_weighing(weighing)
+        self.max_epoch_samples = max_epoch_samples
+        self.epoch_samples = int(min(max_epoch_samples, len(self.samples)))
+        self.seed = rng.resolve_seed(seed, seed_owner)
+        self.groups: Groups | None = None
+        if self.groupby and len(self.samples):
+            self.groups = table_groups(self.samples, self.groupby, self.weighing)
+        self.actions = tuple(actions)
+        self.prefixes = plan_prefixes(self.actions)
+        self._orders = _EpochCache(self._compute_order)
+        self._params = _EpochCache(self._compute_params)
 
-def _floor_sum(n: int, m: int, a: int, b: int) -> int:
-    """sum(floor((a*i + b) / m) for i in range(n)) for a, b >= 0, in O(log m) steps (exact integers)."""
-    total = 0
-    while n:
-        total += (n - 1) * n // 2 * (a // m) + n * (b // m)
-        a, b = a % m, b % m
-        top = a * n + b
-        if top < m:
-            break
-        n, b, m, a = top // m, top % m, a, m
-    return total
+    def with_actions(self, actions: Sequence[Action]) -> Plan:
+        """The same plan with another action chain, sharing this plan's epoch orders (they do not depend on actions)."""
+        other = copy.copy(self)  # a fresh pair of caches (through __getstate__/__setstate__)
+        other.actions = tuple(actions)
+        other.prefixes = plan_prefixes(other.actions)
+        other._orders = self._orders
+        return other
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_orders"], state["_params"]
+        return state
 
-def interleave_counts(weights: np.ndarray, stop: int) -> np.ndarray:
-    """How often each group is picked by ``interleave`` in slots 0..stop-1, computed in closed form."""
-    drawable, half_step, edges = _interleave_grid(weights)
-    # With y = (2k+1)h: [y mod U < x] = floor(y/U) - floor((y - x)/U); the second sum is shifted
-    # by +U (and corrected by + stop) because _floor_sum needs a non-negative offset.
-    below = [0] + [_floor_sum(stop, _UNIT, 2 * half_step, half_step)
-                   - _floor_sum(stop, _UNIT, 2 * half_step, half_step - edge + _UNIT) + stop for edge in edges] + [stop]
-    counts = np.zeros(len(weights), np.int64)
-    counts[drawable] = np.diff(below)
-    return counts
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._orders = _EpochCache(self._compute_order)
+        self._params = _EpochCache(self._compute_params)
 
+    # -- size ----------------------------------------------------------------------------------
 
-def draw_groups(weights: np.ndarray, n: int, seed: int, epoch: int) -> np.ndarray:
-    """n independent group draws with probabilities `weights`, keyed by (seed, epoch)."""
-    drawable = np.flatnonzero(weights > 0)
-    edges = np.cumsum(weights[drawable])[:-1]
-    draws = rng.generator(seed, rng.STREAM_GROUPS, epoch, "groups").random(n)
-    if len(edges) > 32:
-        picked = np.searchsorted(edges, draws, side="right")
-    else:  # a few comparison passes beat a binary search per draw; both count the edges <= draw
-        picked = np.zeros(n, np.intp)
-        for edge in edges:
-            picked += draws >= edge
-    return drawable[picked]
+    def __len__(self) -> int:
+        return math.ceil(self.epoch_samples / self.batch_size)
 
+    @property
+    def total_batches(self) -> int | None:
+        """Global batches over all epochs; None when endless."""
+        return None if self.epochs is None else self.epochs * len(self)
 
-def group_members(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row indices sorted by group, input order within each group; member count per group)."""
-    codes = smallest_int(np.asarray(codes))
-    return np.argsort(codes, kind="stable"), np.bincount(codes, minlength=n_groups)
+    @property
+    def group_weights(self) -> pd.Series:
+        """Sampling probability of each group, indexed by group key (one group when not grouping)."""
+        keys, weights = ([None], np.ones(1)) if self.groups is None else (self.groups.keys, self.groups.weights)
+        return pd.Series(weights, index=pd.Index(keys, tupleize_cols=False), name="weight")
 
+    # -- epoch tables --------------------------------------------------------------------------
 
-def stratified_slots(members: np.ndarray, counts: np.ndarray, weights: np.ndarray, epoch_samples: int, seed: int,
-                     epoch: int, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(sample index, group) of one epoch's slots when sampling by group (`members`, `counts` from group_members).
+    def order(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(sample index, group) of every slot of `epoch` (cached)."""
+        return self._orders.get(epoch)
 
-    Shuffled: groups drawn by weight, each group consumed through its own per-epoch permutation.
-    Not shuffled: the fixed interleave continued across epochs, each group consumed in input order
-    from where the previous epochs left it.
-    Groups are cycled when drawn more often than they have members.
-    """
-    starts = np.cumsum(counts) - counts
-    if shuffle:
-        members = members.copy()
-        order = rng.generator(seed, rng.STREAM_ORDER, epoch, "group members")
-        for group in np.flatnonzero(counts > 1):
-            order.shuffle(members[starts[group]:starts[group] + counts[group]])
-        groups = draw_groups(weights, epoch_samples, seed, epoch)
-        consumed = np.zeros(len(counts), np.int64)
-    else:
-        groups = interleave(weights, epoch * epoch_samples, epoch_samples)
-        consumed = interleave_counts(weights, epoch * epoch_samples)
-    groups = smallest_int(groups)
-    quota = np.bincount(groups, minlength=len(counts))
-    slots_by_group = np.argsort(groups, kind="stable")
-    index, done = np.empty(epoch_samples, np.int64), 0
-    for group in np.flatnonzero(quota):
-        own = members[starts[group]:starts[group] + counts[group]]
-        own = np.roll(own, -int(consumed[group]))
-        index[slots_by_group[done:done + quota[group]]] = np.resize(own, quota[group])
-        done += quota[group]
-    return index, groups
+    def params(self, epoch: int) -> dict[str, np.ndarray]:
+        """Every action parameter of every slot of `epoch`, as ``<prefix>.<name>`` columns (cached)."""
+        return self._params.get(epoch)
 
+    def _compute_order(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.groups is None:
+            index = slots.sequential_slots(len(self.samples), self.epoch_samples, self.seed, epoch, self.shuffle)
+            return index, np.zeros(len(index), np.int8)
+        groups = self.groups
+        return slots.stratified_slots(groups.members, groups.counts, groups.weights, self.epoch_samples, self.seed,
+                                      epoch, self.shuffle)
 
-def shard_bounds(size: int, rank: int, world_size: int) -> tuple[int, int]:
-    """[lo, hi) of rank's contiguous slice of a batch of `size` (``numpy.array_split`` sizes)."""
-    if not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, world_size={world_size}), got rank={rank}")
-    base, extra = divmod(size, world_size)
-    lo = rank * base + min(rank, extra)
-    return lo, lo + base + (rank < extra)
+    def _compute_params(self, epoch: int) -> dict[str, np.ndarray]:
+        columns = {}
+        for position, (action, prefix) in enumerate(zip(self.actions, self.prefixes)):
+            streams = rng.ParamStreams(self.seed, rng.STREAM_ACTIONS + position, epoch)
+            for name, values in action.sample_params(streams, self.epoch_samples).items():
+                values = np.asarray(values)
+                if values.shape != (self.epoch_samples,):
+                    raise ValueError(f"{action.describe()}.sample_params gave {name!r} the shape {values.shape}; "
+                                     f"expected one value per slot, ({self.epoch_samples},)")
+                columns[f"{prefix}.{name}"] = values.astype(np.float32) if values.dtype.kind == "f" else values
+        return columns
 
+    def check_epoch(self, epoch: int) -> int:
+        """`epoch` as an int; ValueError naming the plan's range when it is outside it."""
+        if not isinstance(epoch, (int, np.integer)) or epoch < 0 or (self.epochs is not None and epoch >= self.epochs):
+            count = "endless" if self.epochs is None else f"{self.epochs} epoch(s), 0..{self.epochs - 1}"
+            raise ValueError(f"epoch must be an integer in the generator's range ({count}, repeat={self.repeat!r}), "
+                             f"got {epoch!r}")
+        return int(epoch)
 
-def batch_bounds(batch: int, batch_size: int, epoch_samples: int) -> tuple[int, int]:
-    """[lo, hi) of the slots of a batch within its epoch; the last batch of an epoch may be partial."""
-    lo = batch * batch_size
-    return lo, min(lo + batch_size, epoch_samples)
+    def epoch_table(self, epoch: int = 0, sample_columns: Sequence[Any] | None = None) -> pd.DataFrame:
+        """One row per slot of `epoch`: epoch, batch (global), position, index, group, sample columns, parameters.
+
+        `sample_columns` limits the copied table columns (default all): copying them dominates
+        the cost on large tables, and a plan replays from its index plus the table as well.
+        """
+        epoch = self.check_epoch(epoch)
+        chosen = list(self.samples.columns) if sample_columns is None else list(sample_columns)
+        missing = [column for column in chosen if column not in self.samples.columns]
+        if missing:
+            raise KeyError(f"sample_columns {missing} are not in the samples; columns: {list(self.samples.columns)}")
+        # Drawing the parameters releases the GIL, so it overlaps the (GIL-bound) take of the sample columns.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            params = pool.submit(self.params, epoch)
+            index, group = self.order(epoch)
+            slot = np.arange(len(index))
+            place = {
+                "epoch": np.full(len(index), epoch, np.int32),
+                "batch": epoch * len(self) + slot // self.batch_size,
+                "position": (slot % self.batch_size).astype(np.int32),
+                "index": index.astype(np.int64, copy=False),
+                "group": group.astype(np.int32),
+            }
+            taken = self.samples[chosen].take(index).reset_index(drop=True)
+            columns = {**place, **{column: taken[column] for column in chosen}, **params.result()}
+        return pd.DataFrame(columns, copy=False)
+
+    # -- batches -------------------------------------------------------------------------------
+
+    def batch_numbers(self, start_batch: int = 0) -> Iterable[int]:
+        """The global batch numbers from `start_batch` to the end (endless when repeat=True); checked now."""
+        total = self.total_batches
+        if (not isinstance(start_batch, (int, np.integer)) or start_batch < 0
+                or (total is not None and start_batch > total)):
+            raise ValueError(f"start_batch must be in [0, {total}] (the generator has {total} batches: "
+                             f"{self.epochs} epoch(s) of {len(self)}), got {start_batch!r}")
+        if not len(self):
+            return range(0)
+        return itertools.count(int(start_batch)) if total is None else range(int(start_batch), total)
+
+    def batch_plans(self, start_batch: int = 0, shard: Shard = WHOLE, with_params: bool = True) -> Iterator[BatchPlan]:
+        """The plans of global batches start_batch, start_batch+1, ..., each cut to `shard`'s slice (checked now)."""
+        return (self.batch_plan(batch, shard, with_params) for batch in self.batch_numbers(start_batch))
+
+    def batch_plan(self, batch: int, shard: Shard = WHOLE, with_params: bool = True) -> BatchPlan:
+        """Global batch `batch` cut to `shard`'s slice (maybe empty); ``with_params=False`` leaves out the parameters."""
+        total, per_epoch = self.total_batches, len(self)
+        if (not isinstance(batch, (int, np.integer)) or batch < 0 or not per_epoch
+                or (total is not None and batch >= total)):
+            raise ValueError(f"batch must be in [0, {total}) (the generator has {total} batches: "
+                             f"{self.epochs} epoch(s) of {per_epoch}), got {batch!r}")
+        batch = int(batch)
+        epoch, in_epoch = divmod(batch, per_epoch)
+        lo, hi = slots.batch_bounds(in_epoch, self.batch_size, self.epoch_samples)
+        shard_lo, shard_hi = shard.bounds(hi - lo)
+        return BatchPlan(epoch, batch, self._rows(epoch, batch, lo + shard_lo, lo + shard_hi, lo, with_params))
+
+    def _rows(self, epoch: int, batch: int, lo: int, hi: int, batch_lo: int, with_params: bool) -> tuple[dict, ...]:
+        index, group = self.order(epoch)
+        records = self.samples.iloc[index[lo:hi]].to_dict("records")
+        params = {name: values[lo:hi] for name, values in self.params(epoch).items()} if with_params else {}
+        rows = []
+        for offset, record in enumerate(records):
+            slot = lo + offset
+            row = {"epoch": epoch, "batch": batch, "position": slot - batch_lo, "index": int(index[slot]),
+                   "group": int(group[slot]), **record}
+            row.update((name, values[offset]) for name, values in params.items())
+            rows.append(row)
+        return tuple(rows)

@@ -1,17 +1,23 @@
-"""Group weighings for stratified sampling: how often each group is drawn, from its size.
+"""Groups for stratified sampling: which group each sample is in, and how often each group is drawn.
 
-A weighing maps each group's sample count to a relative weight. The presets are the reference's
-(``uniform``, ``count``, ``square root``, ``log``, ``logx+1``); a callable ``f(count)`` or
-``f(count, group_key)`` is accepted too. Weights are normalised to sum to one; groups whose
-weight is zero (``log`` of a single-sample group) are never drawn.
+A table is grouped by one or more of its columns (``sampling_groupby``); a group's key is its
+value, or a tuple of values for several columns. A weighing maps each group's sample count to a
+relative weight. The presets are the reference's (``uniform``, ``count``, ``square root``,
+``log``, ``logx+1``); a callable ``f(count)`` or ``f(count, group_key)`` is accepted too.
+Weights are normalised to sum to one; groups whose weight is zero (``log`` of a single-sample
+group) are never drawn.
 """
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from . import slots
 
 Weighing = str | Callable[..., float]
 
@@ -63,3 +69,53 @@ def group_weights(counts: np.ndarray, weighing: Weighing, keys: Sequence[Any] | 
     if total <= 0:
         raise ValueError(f"group weighing {name!r} gave every group weight 0 (group sizes {counts.tolist()})")
     return weights / total
+
+
+def groupby_columns(groupby: str | Sequence[str] | None, table: pd.DataFrame) -> list[str] | None:
+    """The grouping columns as a list (None when not grouping); KeyError naming columns the table lacks."""
+    columns = [groupby] if isinstance(groupby, str) else list(groupby or [])
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise KeyError(f"sampling_groupby columns {missing} are not in the samples; columns: {list(table.columns)}")
+    return columns or None
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    try:
+        return pd.factorize(values, sort=True, use_na_sentinel=False)
+    except TypeError:  # keys of mixed types cannot be sorted; first-appearance order is deterministic too
+        return pd.factorize(values, sort=False, use_na_sentinel=False)
+
+
+def group_codes(table: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[Any]]:
+    """Group code per row and the key of each group (a value, or a tuple of values for several columns)."""
+    parts = [_factorize(table[column]) for column in columns]
+    if len(parts) == 1:
+        codes, uniques = parts[0]
+        return codes, list(uniques)
+    combined = np.zeros(len(table), np.int64)
+    for codes, uniques in parts:
+        combined = combined * len(uniques) + codes
+    codes, uniques = pd.factorize(combined, sort=True)
+    keys, remainder = [], np.asarray(uniques)
+    for _, values in reversed(parts):
+        remainder, code = np.divmod(remainder, len(values))
+        keys.append(np.asarray(values, dtype=object)[code])
+    return codes, list(zip(*reversed(keys)))
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The sampling groups of a table: keys, members (row indices sorted by group), sizes and normalised weights."""
+
+    keys: list[Any]
+    members: np.ndarray
+    counts: np.ndarray
+    weights: np.ndarray
+
+
+def table_groups(table: pd.DataFrame, columns: list[str], weighing: Weighing) -> Groups:
+    """The groups of `table` by `columns`, weighted by `weighing`."""
+    codes, keys = group_codes(table, columns)
+    members, counts = slots.group_members(codes, len(keys))
+    return Groups(keys, members, counts, group_weights(counts, weighing, keys))

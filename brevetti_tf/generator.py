@@ -13,7 +13,7 @@ from brevetti_core import generator as core
 from brevetti_core.structure import DEFAULT, Structure, resolve_structure
 
 from .pipeline import make_pipeline
-from .sharding import resolve_shard
+from .sharding import resolve_shards
 
 
 class DataGenerator(core.DataGenerator):
@@ -33,10 +33,9 @@ class DataGenerator(core.DataGenerator):
 
     def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
                   world_size: int | None = None, input_context: tf.distribute.InputContext | None = None,
-                  **pipeline_options: Any) -> tf.data.Dataset:
+                  **options: Any) -> tf.data.Dataset:
         return make_pipeline(self, load=load, batch=batch, structure=resolve_structure(structure, self.output_structure),
-                             start_batch=start_batch, slices=resolve_shard(rank, world_size, input_context),
-                             **pipeline_options)
+                             start_batch=start_batch, shards=resolve_shards(rank, world_size, input_context), **options)
 
 
 class StratifiedSampler(core.StratifiedSampler):

@@ -1,9 +1,8 @@
-"""A plan as a ``tf.data.Dataset``: a range of global batch numbers mapped through the core loader.
+"""A plan as a ``tf.data.Dataset``: a range of global batch numbers mapped through the core executor.
 
-Each element is one global batch (or this pipeline's slice of it), loaded by
-``brevetti_core``'s ``SampleLoader`` inside ``tf.numpy_function`` and collated in numpy; the
-map runs with ``num_parallel_calls`` and ``deterministic=True``, so parallel calls change
-speed, never order. No randomness and no pixel arithmetic happen here: the batches equal
+Each element is one global batch (or this pipeline's slice of it), loaded and collated in numpy
+by ``brevetti_core``'s ``Executor`` inside ``tf.numpy_function``; the map runs with
+``num_parallel_calls`` and ``deterministic=True``, so parallel calls change speed, never order. No randomness and no pixel arithmetic happen here: the batches equal
 ``get_dataset_numpy()``'s byte for byte.
 """
 from __future__ import annotations
@@ -13,10 +12,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from brevetti_core.batching import BatchPlan
-from brevetti_core.execution import (ArraySpec, EpochFailures, batch_spec, declared_shapes, example_batch,
-                                     load_batch)
+from brevetti_core.batching import ArraySpec
+from brevetti_core.executor import FailureTally, pipeline_spec
 from brevetti_core.generator import DataGenerator as CoreGenerator
+from brevetti_core.plan import BatchPlan
+from brevetti_core.sharding import Shard
 from brevetti_core.structure import Structure, select_structure
 
 ENDLESS = 2**62
@@ -34,21 +34,22 @@ def tf_dtype(dtype: np.dtype) -> tf.DType:
 
 
 class PlanBatches:
-    """Loads the batch plan of one global batch number; shared by the tf.data map calls (thread-safe)."""
+    """Loads this pipeline's slice `part` of one pipeline step; shared by the tf.data map calls (thread-safe)."""
 
-    def __init__(self, generator: CoreGenerator, load: bool, start: int, slices: list[tuple[int, int]]):
-        self.generator, self.load, self.start, self.slices = generator, load, start, slices
-        self.loader = generator.sample_loader
-        self.failures = EpochFailures(generator.on_error)
+    def __init__(self, generator: CoreGenerator, load: bool, start: int, shards: list[Shard]):
+        self.plan, self.executor = generator.seeded_plan, generator.sample_loader
+        self.load, self.start, self.shards = load, start, shards
+        self.failures = FailureTally(generator.on_error)
 
-    def plan(self, step: int, part: int) -> BatchPlan:
-        """The plan of slice `part` of pipeline step `step` (global batch start + step)."""
-        rank, world_size = self.slices[part]
-        return next(self.generator.batch_plans(self.start + step, rank, world_size, with_params=self.load))
+    def batch_plan(self, step: int, part: int) -> BatchPlan:
+        """The plan of shard `part` of pipeline step `step` (global batch start + step)."""
+        return self.plan.batch_plan(self.start + step, self.shards[part], with_params=self.load)
 
-    def batch(self, plan: BatchPlan) -> dict | None:
-        batch, failures = load_batch(self.loader, plan, self.load)
-        self.failures.record(plan.epoch, failures)
+    def batch(self, step: int, part: int) -> dict | None:
+        """The numpy batch of shard `part` of step `step` (None when nothing is left); counts its failures."""
+        plan = self.batch_plan(step, part)
+        batch, failures = self.executor.execute(plan, self.load)
+        self.failures.record(plan.epoch, failures, batch is None)
         return batch
 
     def keep(self, step: np.int64, size: np.int64) -> np.bool_:
@@ -58,34 +59,35 @@ class PlanBatches:
             return np.bool_(False)
         # tf.distribute hands consecutive elements to the replicas in turn: with several slices per
         # batch an empty one must stay, or every later step would pair slices of different batches.
-        return np.bool_(size > 0 or len(self.slices) > 1)
+        return np.bool_(size > 0 or len(self.shards) > 1)
 
 
 def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
-                  slices: list[tuple[int, int]], num_parallel_calls: int | None = tf.data.AUTOTUNE,
+                  shards: list[Shard], num_parallel_calls: int | None = tf.data.AUTOTUNE,
                   prefetch: int | None = tf.data.AUTOTUNE) -> tf.data.Dataset:
-    """The tf.data.Dataset executing `generator`'s plan.
+    """The tf.data.Dataset executing `generator`'s plan: per global batch from `start_batch`, one element per shard.
 
-    `slices` lists the (rank, world_size) slices of each global batch this pipeline yields, one
-    element per slice in order (one slice for a plain or rank-sharded pipeline; a
-    ``tf.distribute`` input pipeline feeding several local replicas yields one per replica).
+    One shard for a plain or rank-sharded pipeline; a ``tf.distribute`` input pipeline feeding
+    several local replicas yields one element per replica, in order.
     """
-    generator.batch_plans(start_batch, slices[0][0], slices[0][1], with_params=load)  # validates the arguments
-    batches = PlanBatches(generator, load, start_batch, slices)
-    spec = _element_spec(generator, batches, structure)
-    flat_spec = tf.nest.flatten(spec)
+    generator.seeded_plan.batch_numbers(start_batch)  # checks start_batch now
+    batches = PlanBatches(generator, load, start_batch, shards)
+    spec = pipeline_spec(batches.plan, batches.executor, start_batch, load)
+    element_spec = select_structure({key: _tensor_spec(value, str(key)) for key, value in spec.items()}, structure)
+    flat_spec = tf.nest.flatten(element_spec)
+    empty = [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]
 
     def load_step(step: np.int64, part: np.int64) -> list[np.ndarray]:
-        values = None if step == END else batches.batch(batches.plan(int(step), int(part)))
+        values = None if step == END else batches.batch(int(step), int(part))
         if values is None:  # an empty slice, or every sample of it failed and was skipped: an empty batch
-            return [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]
+            return empty
         return [to_tensor_value(np.asarray(v)) for v in tf.nest.flatten(select_structure(values, structure))]
 
     def tf_load(step: tf.Tensor, part: tf.Tensor):
         flat = tf.numpy_function(load_step, [step, part], [s.dtype for s in flat_spec], stateful=False)
         for tensor, s in zip(flat, flat_spec):
             tensor.set_shape(s.shape)
-        return step, tf.nest.pack_sequence_as(spec, flat)
+        return step, tf.nest.pack_sequence_as(element_spec, flat)
 
     def keep(step: tf.Tensor, values) -> tf.Tensor:
         size = tf.shape(tf.nest.flatten(values)[0], out_type=tf.int64)[0]
@@ -93,7 +95,7 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
 
     total = generator.total_batches
     steps = tf.data.Dataset.range(ENDLESS if total is None else total - start_batch)
-    parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(slices)).map(lambda part: (step, part)))
+    parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(shards)).map(lambda part: (step, part)))
     parts = parts.concatenate(tf.data.Dataset.from_tensors((tf.constant(END, tf.int64), tf.constant(0, tf.int64))))
     dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls,
                         deterministic=None if num_parallel_calls is None else True)
@@ -104,13 +106,6 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     if prefetch:
         dataset = dataset.prefetch(prefetch)
     return dataset
-
-
-def _element_spec(generator: CoreGenerator, batches: PlanBatches, structure: Structure):
-    """The output's TensorSpecs, from the first loadable batch and the actions' declared static shapes."""
-    values = example_batch(generator, batches.start, batches.load)
-    spec = batch_spec(values, declared_shapes(generator.actions) if batches.load else {})
-    return select_structure({key: _tensor_spec(value, str(key)) for key, value in spec.items()}, structure)
 
 
 def _tensor_spec(spec: Any, name: str) -> Any:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import torch.distributed as dist
+
 from brevetti_core import generator as core
 from brevetti_core.structure import DEFAULT, Structure, resolve_structure
 
 from .pipeline import PlanLoader, make_pipeline
-from .sharding import resolve_shard
+from .sharding import resolve_shards
 
 
 class DataGenerator(core.DataGenerator):
@@ -24,18 +26,17 @@ class DataGenerator(core.DataGenerator):
     def get_dataset(self, batch: bool = True, structure: Structure = DEFAULT, **options: Any) -> PlanLoader:
         """The planned samples with every action applied, as a DataLoader.
 
-        Options: start_batch (resume), rank/world_size (default: torch.distributed when initialised),
-        channels_last, and DataLoader's num_workers, pin_memory, persistent_workers, prefetch_factor,
-        multiprocessing_context, timeout.
+        Options: start_batch (resume), rank/world_size or process_group (default: torch.distributed's
+        default group when initialised), channels_last, and DataLoader's num_workers, pin_memory,
+        persistent_workers, prefetch_factor, multiprocessing_context, timeout.
         """
         return self._pipeline(load=True, batch=batch, structure=structure, **options)
 
     def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
-                  world_size: int | None = None, channels_last: bool = False, **loader_options: Any) -> PlanLoader:
-        rank, world_size = resolve_shard(rank, world_size)
+                  world_size: int | None = None, process_group: dist.ProcessGroup | None = None,
+                  **options: Any) -> PlanLoader:
         return make_pipeline(self, load=load, batch=batch, structure=resolve_structure(structure, self.output_structure),
-                             start_batch=start_batch, rank=rank, world_size=world_size, channels_last=channels_last,
-                             **loader_options)
+                             start_batch=start_batch, shards=resolve_shards(rank, world_size, process_group), **options)
 
 
 class StratifiedSampler(core.StratifiedSampler):

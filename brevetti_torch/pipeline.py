@@ -1,8 +1,8 @@
 """A plan as a ``torch.utils.data.DataLoader``: the sampler yields plan rows, workers run the core loader.
 
 The batch sampler sends each global batch's plan rows (picklable dicts) to the workers as
-dataset "indices"; a worker runs ``brevetti_core``'s ``SampleLoader`` on them and collates in
-numpy, and only then are the arrays wrapped as tensors. No randomness and no pixel arithmetic
+dataset "indices"; a worker runs ``brevetti_core``'s ``Executor`` on them, which loads and collates
+in numpy, and only then are the arrays wrapped as tensors. No randomness and no pixel arithmetic
 happen here, so the batches equal ``get_dataset_numpy()``'s byte for byte, for any number of
 workers, either start method, and any prefetch depth.
 """
@@ -15,41 +15,42 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from brevetti_core.batching import BatchPlan, SampleLoader, label_array
-from brevetti_core.execution import (EpochFailures, batch_spec, declared_shapes, empty_batch, example_batch,
-                                     load_batch)
+from brevetti_core.batching import empty_batch, label_array
+from brevetti_core.executor import Executor, FailureTally, pipeline_spec
 from brevetti_core.generator import DataGenerator as CoreGenerator
+from brevetti_core.plan import BatchPlan, Plan
+from brevetti_core.sharding import Shard
 from brevetti_core.structure import Structure, select_structure
 
 
 class PlanDataset(Dataset):
-    """Map-style dataset whose "indices" are whole batch plans: ``dataset[plan]`` is (numpy batch, failures)."""
+    """Map-style dataset whose "indices" are whole batch plans: ``dataset[plan]`` is (epoch, numpy batch, failures)."""
 
-    def __init__(self, loader: SampleLoader, load: bool):
-        self.loader, self.load = loader, load
+    def __init__(self, executor: Executor, load: bool):
+        self.executor, self.load = executor, load
 
     def __getitem__(self, plan: BatchPlan) -> tuple[int, dict | None, list]:
-        batch, failures = load_batch(self.loader, plan, self.load)
+        batch, failures = self.executor.execute(plan, self.load)
         return plan.epoch, batch, failures
 
 
 class PlanBatchSampler(Sampler):
-    """Yields one BatchPlan per step: global batches from `start_batch`, cut to `rank`'s slice."""
+    """Yields one BatchPlan per step: each global batch from `start_batch` on, cut to each shard in turn."""
 
-    def __init__(self, generator: CoreGenerator, start_batch: int, rank: int, world_size: int, load: bool):
-        self.generator, self.start_batch, self.rank, self.world_size = generator, start_batch, rank, world_size
-        self.load = load
-        self.generator.batch_plans(start_batch, rank, world_size, with_params=load)  # validates the arguments now
+    def __init__(self, plan: Plan, start_batch: int, shards: list[Shard], load: bool):
+        self.plan, self.start_batch, self.shards, self.load = plan, start_batch, shards, load
+        plan.batch_numbers(start_batch)  # checks start_batch now
 
     def __iter__(self) -> Iterator[list[BatchPlan]]:
-        for plan in self.generator.batch_plans(self.start_batch, self.rank, self.world_size, with_params=self.load):
-            yield [plan]  # a "batch" of one index: the whole plan, so a worker loads a whole batch
+        for number in self.plan.batch_numbers(self.start_batch):
+            for shard in self.shards:
+                yield [self.plan.batch_plan(number, shard, with_params=self.load)]  # one "index": a whole batch
 
     def __len__(self) -> int:
-        total = self.generator.total_batches
+        total = self.plan.total_batches
         if total is None:
             raise TypeError("an endless generator (repeat=True) has no length")
-        return total - self.start_batch
+        return (total - self.start_batch) * len(self.shards)
 
 
 def to_torch(value: Any, channels_last: bool) -> Any:
@@ -88,16 +89,17 @@ class PlanCollator:
 
     `empty` (the output of zero samples) stands in for a slice with nothing to load when several
     ranks share each batch: every rank then takes the same number of steps, as DDP requires.
+    Returns (epoch, failures, whether the batch came out empty, output).
     """
 
-    def __init__(self, structure: Structure, channels_last: bool, batch: bool, empty: Any = None):
-        self.structure, self.channels_last, self.batch, self.empty = structure, channels_last, batch, empty
+    def __init__(self, structure: Structure, channels_last: bool, empty: Any = None):
+        self.structure, self.channels_last, self.empty = structure, channels_last, empty
 
-    def __call__(self, items: list[tuple[int, dict | None, list]]) -> tuple[int, Any, list]:
+    def __call__(self, items: list[tuple[int, dict | None, list]]) -> tuple[int, list, bool, Any]:
         (epoch, batch, failures), = items
         if batch is None:
-            return epoch, None if self.empty is None else to_torch(self.empty, self.channels_last), failures
-        return epoch, to_torch(select_structure(batch, self.structure), self.channels_last), failures
+            return epoch, failures, True, None if self.empty is None else to_torch(self.empty, self.channels_last)
+        return epoch, failures, False, to_torch(select_structure(batch, self.structure), self.channels_last)
 
 
 class PlanLoader(DataLoader):
@@ -108,10 +110,10 @@ class PlanLoader(DataLoader):
         self.on_error, self.unbatch = on_error, unbatch
 
     def __iter__(self) -> Iterator[Any]:
-        failures = EpochFailures(self.on_error)
+        tally = FailureTally(self.on_error)
         try:
-            for epoch, batch, absorbed in super().__iter__():
-                failures.record(epoch, absorbed)
+            for epoch, failures, empty, batch in super().__iter__():
+                tally.record(epoch, failures, empty)
                 if batch is None:
                     continue
                 if self.unbatch:
@@ -119,7 +121,7 @@ class PlanLoader(DataLoader):
                 else:
                     yield batch
         finally:
-            failures.close()
+            tally.close()
 
 
 def _unbatch(batch: Any) -> Iterator[Any]:
@@ -145,13 +147,17 @@ def _item(batch: Any, i: int) -> Any:
 
 
 def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
-                  rank: int, world_size: int, channels_last: bool, num_workers: int = 0, **loader_options: Any) -> PlanLoader:
-    """The DataLoader executing `generator`'s plan; `loader_options` go to DataLoader (pin_memory, prefetch_factor, ...)."""
-    sampler = PlanBatchSampler(generator, start_batch, rank, world_size, load)
+                  shards: list[Shard], channels_last: bool = False, num_workers: int = 0,
+                  **loader_options: Any) -> PlanLoader:
+    """The DataLoader executing `generator`'s plan: per global batch from `start_batch`, one step per shard.
+
+    `channels_last` keeps images NHWC; `loader_options` go to DataLoader (pin_memory, prefetch_factor, ...).
+    """
+    plan, executor = generator.seeded_plan, generator.sample_loader
+    sampler = PlanBatchSampler(plan, start_batch, shards, load)
     empty = None
-    if world_size > 1:
-        spec = batch_spec(example_batch(generator, start_batch, load), declared_shapes(generator.actions) if load else {})
-        empty = select_structure(empty_batch(spec), structure)
-    return PlanLoader(PlanDataset(generator.sample_loader, load), batch_sampler=sampler, num_workers=num_workers,
-                      collate_fn=PlanCollator(structure, channels_last, batch, empty), on_error=generator.on_error,
+    if any(shard.world_size > 1 for shard in shards):
+        empty = select_structure(empty_batch(pipeline_spec(plan, executor, start_batch, load)), structure)
+    return PlanLoader(PlanDataset(executor, load), batch_sampler=sampler, num_workers=num_workers,
+                      collate_fn=PlanCollator(structure, channels_last, empty), on_error=generator.on_error,
                       unbatch=not batch, **loader_options)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brevetti_core.batching import SampleError
+from brevetti_core.executor import SampleError
 from brevetti_core.generator import DataGenerator
 
 

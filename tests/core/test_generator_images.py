@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from brevetti_core.batching import SampleError
+from brevetti_core.executor import SampleError
 from brevetti_core.generator import build_image_data_generator
 
 AUGMENT = {}  # ImageAugmenter() with the reference defaults

@@ -1,134 +1,84 @@
-"""The pure planning functions: permutations, group draws and interleave, epoch windows, shard and batch bounds."""
+"""The Plan object: epoch tables, batch plans by index and from a start batch, shared orders, errors."""
+import itertools
+import pickle
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from brevetti_core import plan, rng
+from brevetti_core.actions import as_action
+from brevetti_core.plan import Plan
+from brevetti_core.sharding import Shard
 
 
-def test_permutation_is_a_permutation_keyed_by_seed_and_epoch():
-    first = plan.permutation(1000, seed=3, epoch=0)
-    assert sorted(first) == list(range(1000))
-    assert np.array_equal(first, plan.permutation(1000, seed=3, epoch=0))
-    assert not np.array_equal(first, plan.permutation(1000, seed=3, epoch=1))
-    assert not np.array_equal(first, plan.permutation(1000, seed=4, epoch=0))
+def samples(n: int = 23) -> pd.DataFrame:
+    return pd.DataFrame({"id": np.arange(n), "kind": ["a" if i % 4 else "b" for i in range(n)]})
 
 
-def test_seed_and_epoch_are_not_added_together():
-    assert not np.array_equal(plan.permutation(100, seed=1, epoch=0), plan.permutation(100, seed=0, epoch=1))
+def plan(**kw) -> Plan:
+    return Plan(samples(), **{"batch_size": 4, "shuffle": True, "repeat": 3, "seed": 11, "groupby": "kind"} | kw)
 
 
-def test_sequential_slots_without_shuffle_are_input_order():
-    assert plan.sequential_slots(6, 6, seed=0, epoch=0, shuffle=False).tolist() == [0, 1, 2, 3, 4, 5]
-    assert plan.sequential_slots(6, 6, seed=0, epoch=3, shuffle=False).tolist() == [0, 1, 2, 3, 4, 5]
+def indices(batch_plan) -> list[int]:
+    return [row["index"] for row in batch_plan.rows]
 
 
-def test_short_epochs_continue_where_the_previous_epoch_stopped():
-    epochs = [plan.sequential_slots(5, 3, seed=0, epoch=e, shuffle=False).tolist() for e in range(3)]
-    assert epochs == [[0, 1, 2], [3, 4, 0], [1, 2, 3]]
+def test_len_is_batches_per_epoch_and_total_batches_covers_every_epoch():
+    assert (len(plan()), plan().total_batches) == (6, 18)
+    assert plan(repeat=True).total_batches is None
 
 
-def test_short_shuffled_epochs_cover_each_pass_before_repeating():
-    slots = np.concatenate([plan.sequential_slots(10, 4, seed=2, epoch=e, shuffle=True) for e in range(5)])
-    assert sorted(slots[:10]) == list(range(10))
-    assert sorted(slots[10:20]) == list(range(10))
-    assert np.array_equal(slots[:10], plan.permutation(10, seed=2, epoch=0))
+def test_a_batch_plan_by_index_is_the_batch_walked_to_from_the_start():
+    walked = list(plan().batch_plans())
+    for number in (0, 5, 6, 17):
+        assert plan().batch_plan(number) == walked[number]
 
 
-def test_interleave_gives_equal_groups_equal_counts():
-    picked = plan.interleave(np.full(3, 1 / 3), 0, 600)
-    assert picked[:6].tolist() == [0, 0, 1, 1, 2, 2]
-    assert np.bincount(picked, minlength=3).tolist() == [200, 200, 200]
+def test_a_shards_batch_plan_is_its_slice_of_the_whole_batch():
+    whole = indices(plan(batch_size=7).batch_plan(4))
+    slices = [indices(plan(batch_size=7).batch_plan(4, Shard(rank, 3))) for rank in range(3)]
+    assert sum(slices, []) == whole and [len(s) for s in slices] == [3, 2, 2]
 
 
-def test_interleave_follows_the_weights():
-    weights = np.array([0.5, 0.3, 0.2])
-    counts = np.bincount(plan.interleave(weights, 0, 10_000), minlength=3)
-    assert np.allclose(counts / 10_000, weights, atol=0.01)
+def test_batch_plans_start_at_the_start_batch():
+    assert [p.batch for p in plan().batch_plans(start_batch=15)] == [15, 16, 17]
 
 
-def test_interleave_never_picks_a_group_of_weight_zero():
-    picked = plan.interleave(np.array([0.0, 0.75, 0.0, 0.25]), 0, 1000)
-    assert set(picked.tolist()) == {1, 3}
+def test_an_endless_plan_walks_on_past_its_first_epochs():
+    numbers = [p.batch for p in itertools.islice(plan(repeat=True).batch_plans(start_batch=100), 3)]
+    assert numbers == [100, 101, 102]
 
 
-def test_interleave_continues_from_any_slot():
-    weights = np.array([0.55, 0.3, 0.15])
-    assert np.array_equal(plan.interleave(weights, 0, 1000)[700:], plan.interleave(weights, 700, 300))
+def test_a_batch_outside_the_plan_is_refused():
+    with pytest.raises(ValueError, match=r"batch must be in \[0, 18\) .*got 18"):
+        plan().batch_plan(18)
 
 
-@pytest.mark.parametrize("weights", [[1, 1, 1], [10, 3, 1], [0.2, 0, 0.7, 0.1], [np.sqrt(10), np.sqrt(3), 1]])
-def test_interleave_counts_match_counting_the_picks(weights):
-    weights = np.asarray(weights, dtype=float) / np.sum(weights)
-    picked = plan.interleave(weights, 0, 5000)
-    for stop in (0, 1, 7, 999, 5000):
-        assert plan.interleave_counts(weights, stop).tolist() == np.bincount(picked[:stop], minlength=len(weights)).tolist()
+def test_a_start_batch_past_the_end_is_refused_before_iterating():
+    with pytest.raises(ValueError, match=r"start_batch must be in \[0, 18\] .*got 19"):
+        plan().batch_plans(start_batch=19)
 
 
-def test_group_draws_follow_the_weights_and_skip_weight_zero():
-    weights = np.array([0.6, 0.0, 0.1, 0.3])
-    draws = plan.draw_groups(weights, 100_000, seed=5, epoch=0)
-    assert np.allclose(np.bincount(draws, minlength=4) / 100_000, weights, atol=0.01)
-    assert not np.array_equal(draws, plan.draw_groups(weights, 100_000, seed=5, epoch=1))
+def test_an_empty_table_plans_no_batch():
+    empty = Plan(samples(0), repeat=True, seed=0)
+    assert len(empty) == 0 and list(empty.batch_plans()) == []
 
 
-def test_group_draws_are_the_same_with_many_groups_as_a_binary_search():
-    weights = np.random.default_rng(0).random(50)
-    weights /= weights.sum()
-    draws = plan.draw_groups(weights, 10_000, seed=1, epoch=0)
-    uniform = rng.generator(1, rng.STREAM_GROUPS, 0, "groups").random(10_000)
-    assert np.array_equal(draws, np.searchsorted(np.cumsum(weights)[:-1], uniform, side="right"))
+def test_epoch_table_rows_are_the_batch_plan_rows():
+    table = plan().epoch_table(1)
+    rows = [row for number in range(6, 12) for row in plan().batch_plan(number).rows]
+    assert table["index"].tolist() == [row["index"] for row in rows]
+    assert table["batch"].tolist() == [row["batch"] for row in rows]
 
 
-def test_group_members_are_sorted_by_group_in_input_order():
-    members, counts = plan.group_members(np.array([1, 0, 1, 2, 0]), 3)
-    assert members.tolist() == [1, 4, 0, 2, 3]
-    assert counts.tolist() == [2, 2, 1]
+def test_another_action_chain_shares_the_epoch_order_and_draws_its_own_parameters():
+    base = plan()
+    jittered = base.with_actions([as_action(lambda sample, seed: sample)])
+    assert jittered.order(2) is base.order(2)
+    assert list(jittered.params(0)) == ["lambda.seed"] and base.params(0) == {}
 
 
-def _group_sequences(index, groups, n_groups):
-    return [index[groups == g].tolist() for g in range(n_groups)]
-
-
-def test_shuffled_stratified_slots_cycle_each_group_through_a_permutation():
-    codes = np.array([0] * 4 + [1] * 3 + [2] * 2)
-    members, counts = plan.group_members(codes, 3)
-    index, groups = plan.stratified_slots(members, counts, np.full(3, 1 / 3), 300, seed=1, epoch=0, shuffle=True)
-    assert np.array_equal(codes[index], groups)
-    for group, drawn in enumerate(_group_sequences(index, groups, 3)):
-        size = counts[group]
-        cycles = [drawn[i:i + size] for i in range(0, len(drawn) - size + 1, size)]
-        assert all(cycle == cycles[0] for cycle in cycles)
-        assert sorted(cycles[0]) == np.flatnonzero(codes == group).tolist()
-
-
-def test_unshuffled_stratified_slots_consume_groups_in_input_order_across_epochs():
-    codes = np.array([0, 1, 0, 1, 0, 2, 0])
-    members, counts = plan.group_members(codes, 3)
-    weights = np.full(3, 1 / 3)
-    drawn = [[], [], []]
-    for epoch in range(3):
-        index, groups = plan.stratified_slots(members, counts, weights, 6, seed=0, epoch=epoch, shuffle=False)
-        for group, sequence in enumerate(_group_sequences(index, groups, 3)):
-            drawn[group] += sequence
-    assert drawn[0] == [0, 2, 4, 6, 0, 2]
-    assert drawn[1] == [1, 3] * 3
-    assert drawn[2] == [5] * 6
-
-
-def test_shard_bounds_follow_numpy_array_split():
-    for size in range(0, 13):
-        for world_size in range(1, 6):
-            expected = np.array_split(np.arange(size), world_size)
-            for rank in range(world_size):
-                lo, hi = plan.shard_bounds(size, rank, world_size)
-                assert list(range(lo, hi)) == expected[rank].tolist()
-
-
-def test_shard_bounds_reject_a_rank_outside_the_world():
-    with pytest.raises(ValueError, match="rank must be in"):
-        plan.shard_bounds(8, 2, 2)
-
-
-def test_the_last_batch_of_an_epoch_is_partial():
-    assert plan.batch_bounds(0, 4, 10) == (0, 4)
-    assert plan.batch_bounds(2, 4, 10) == (8, 10)
+def test_a_pickled_plan_gives_the_same_batches():
+    original = plan()
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy.batch_plan(7) == original.batch_plan(7)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from brevetti_core.batching import SampleError
+from brevetti_core.executor import SampleError
 from brevetti_tf.pipeline import to_numpy
 
 
@@ -145,7 +145,7 @@ def test_skipped_failures_of_the_last_epoch_are_reported_when_the_dataset_ends(m
     table = tf_samples.copy()
     table.loc[[3, 9], "path"] = str(bad)
     dataset = make_tf_generator(samples=table, on_error="skip", repeat=2).get_dataset()
-    with caplog.at_level("WARNING", logger="brevetti_core.batching"):
+    with caplog.at_level("WARNING", logger="brevetti_core.executor"):
         sizes = [len(img) for img, _ in dataset]
     assert sum(sizes) == 2 * (len(table) - 2)
     warnings = [r.getMessage() for r in caplog.records if "on_error='skip'" in r.getMessage()]

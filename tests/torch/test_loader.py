@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from brevetti_core.batching import SampleError
+from brevetti_core.executor import SampleError
 from brevetti_torch.pipeline import to_numpy
 
 WORKER_TIMEOUT_S = 60
@@ -173,7 +173,7 @@ def test_failures_skipped_in_workers_are_reported_per_epoch_in_the_main_process(
     table.loc[[3, 9], "path"] = str(bad)
     loader = make_generator(samples=table, on_error="skip", repeat=2).get_dataset(num_workers=1,
                                                                                   timeout=WORKER_TIMEOUT_S)
-    with caplog.at_level("WARNING", logger="brevetti_core.batching"):
+    with caplog.at_level("WARNING", logger="brevetti_core.executor"):
         sizes = [len(img) for img, _ in loader]
     assert sum(sizes) == 2 * (len(table) - 2)
     warnings = [r.getMessage() for r in caplog.records if "on_error='skip'" in r.getMessage()]

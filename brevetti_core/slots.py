@@ -1,0 +1,157 @@
+"""Which sample goes in which slot: small pure functions of (sizes, seed, epoch).
+
+Without groups, epochs are windows of ``epoch_samples`` slots over an endless sequence of passes
+through the table, each pass in input order or its own permutation keyed by the pass number;
+with the default ``epoch_samples == n`` a pass is an epoch, and a smaller epoch continues where
+the previous one stopped instead of seeing the same first rows again. With groups, each slot
+first picks a group (a weighted draw, or the reference's fixed interleave when not shuffled) and
+then the group's next member; groups are cycled, so small groups repeat within an epoch.
+Everything is vectorised numpy keyed by ``rng.generator(seed, stream, epoch, name)``, so any
+epoch can be planned alone, in any process, without replaying earlier ones. Resume and sharding
+are index arithmetic on the epoch's slots (``batch_bounds`` here, ``Shard.bounds`` in
+``sharding.py``); they never touch the samples.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import rng
+
+
+def smallest_int(values: np.ndarray) -> np.ndarray:
+    """`values` in the smallest signed integer dtype that holds them (stable sorts on small ints are radix sorts)."""
+    top = int(values.max()) if len(values) else 0
+    for dtype in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype, copy=False)
+    return values.astype(np.int64, copy=False)
+
+
+def permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """A permutation of range(n) keyed by (seed, epoch): the order of one shuffled pass."""
+    return rng.generator(seed, rng.STREAM_ORDER, epoch, "permutation").permutation(n)
+
+
+def sequential_slots(n: int, epoch_samples: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
+    """Sample indices of one epoch's slots: the window [epoch*E, (epoch+1)*E) of consecutive passes."""
+    if epoch_samples == 0:
+        return np.empty(0, np.int64)
+    start = epoch * epoch_samples
+    pieces, needed = [], epoch_samples
+    pass_number, offset = divmod(start, n)
+    while needed:
+        order = permutation(n, seed, pass_number) if shuffle else np.arange(n, dtype=np.int64)
+        piece = order[offset:offset + needed]
+        pieces.append(piece)
+        needed -= len(piece)
+        pass_number, offset = pass_number + 1, 0
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+_UNIT = 1 << 33  # the interleave state in fixed point: _UNIT is 1.0
+
+
+def _interleave_grid(weights: np.ndarray) -> tuple[np.ndarray, int, list[int]]:
+    """(drawable groups, half step, edges between their intervals) of the interleave, in fixed point."""
+    drawable = np.flatnonzero(weights > 0)
+    half_step = max(1, round(float(weights[drawable].min()) / 4 * _UNIT))
+    edges = [round(float(edge) * _UNIT) for edge in np.cumsum(weights[drawable])[:-1]]
+    return drawable, half_step, edges
+
+
+def interleave(weights: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Groups of slots start..start+n-1 of the reference's deterministic selector, in proportion to the weights.
+
+    Slot k's state is ``(k + 1/2) * min(w)/2 mod 1`` and picks the group whose cumulative-weight
+    interval holds it, as the reference's ``state += min(w)/2`` did. The state is exact fixed-point
+    arithmetic rather than a running float sum, so it never drifts, never lands on an interval edge
+    (where the reference let rounding decide, and picked group 0 even at weight zero), and the
+    pattern continues across epochs: ``interleave_counts`` counts any prefix without replaying it.
+    """
+    drawable, half_step, edges = _interleave_grid(weights)
+    slots = np.arange(start, start + n, dtype=np.uint64)
+    state = ((slots * np.uint64(2) + np.uint64(1)) * np.uint64(half_step)) & np.uint64(_UNIT - 1)
+    return drawable[np.searchsorted(np.asarray(edges, dtype=np.uint64), state, side="right")]
+
+
+def _floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum(floor((a*i + b) / m) for i in range(n)) for a, b >= 0, in O(log m) steps (exact integers)."""
+    total = 0
+    while n:
+        total += (n - 1) * n // 2 * (a // m) + n * (b // m)
+        a, b = a % m, b % m
+        top = a * n + b
+        if top < m:
+            break
+        n, b, m, a = top // m, top % m, a, m
+    return total
+
+
+def interleave_counts(weights: np.ndarray, stop: int) -> np.ndarray:
+    """How often each group is picked by ``interleave`` in slots 0..stop-1, computed in closed form."""
+    drawable, half_step, edges = _interleave_grid(weights)
+    # With y = (2k+1)h: [y mod U < x] = floor(y/U) - floor((y - x)/U); the second sum is shifted
+    # by +U (and corrected by + stop) because _floor_sum needs a non-negative offset.
+    below = [0] + [_floor_sum(stop, _UNIT, 2 * half_step, half_step)
+                   - _floor_sum(stop, _UNIT, 2 * half_step, half_step - edge + _UNIT) + stop for edge in edges] + [stop]
+    counts = np.zeros(len(weights), np.int64)
+    counts[drawable] = np.diff(below)
+    return counts
+
+
+def draw_groups(weights: np.ndarray, n: int, seed: int, epoch: int) -> np.ndarray:
+    """n independent group draws with probabilities `weights`, keyed by (seed, epoch)."""
+    drawable = np.flatnonzero(weights > 0)
+    edges = np.cumsum(weights[drawable])[:-1]
+    draws = rng.generator(seed, rng.STREAM_GROUPS, epoch, "groups").random(n)
+    if len(edges) > 32:
+        picked = np.searchsorted(edges, draws, side="right")
+    else:  # a few comparison passes beat a binary search per draw; both count the edges <= draw
+        picked = np.zeros(n, np.intp)
+        for edge in edges:
+            picked += draws >= edge
+    return drawable[picked]
+
+
+def group_members(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices sorted by group, input order within each group; member count per group)."""
+    codes = smallest_int(np.asarray(codes))
+    return np.argsort(codes, kind="stable"), np.bincount(codes, minlength=n_groups)
+
+
+def stratified_slots(members: np.ndarray, counts: np.ndarray, weights: np.ndarray, epoch_samples: int, seed: int,
+                     epoch: int, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(sample index, group) of one epoch's slots when sampling by group (`members`, `counts` from group_members).
+
+    Shuffled: groups drawn by weight, each group consumed through its own per-epoch permutation.
+    Not shuffled: the fixed interleave continued across epochs, each group consumed in input order
+    from where the previous epochs left it.
+    Groups are cycled when drawn more often than they have members.
+    """
+    starts = np.cumsum(counts) - counts
+    if shuffle:
+        members = members.copy()
+        order = rng.generator(seed, rng.STREAM_ORDER, epoch, "group members")
+        for group in np.flatnonzero(counts > 1):
+            order.shuffle(members[starts[group]:starts[group] + counts[group]])
+        groups = draw_groups(weights, epoch_samples, seed, epoch)
+        consumed = np.zeros(len(counts), np.int64)
+    else:
+        groups = interleave(weights, epoch * epoch_samples, epoch_samples)
+        consumed = interleave_counts(weights, epoch * epoch_samples)
+    groups = smallest_int(groups)
+    quota = np.bincount(groups, minlength=len(counts))
+    slots_by_group = np.argsort(groups, kind="stable")
+    index, done = np.empty(epoch_samples, np.int64), 0
+    for group in np.flatnonzero(quota):
+        own = members[starts[group]:starts[group] + counts[group]]
+        own = np.roll(own, -int(consumed[group]))
+        index[slots_by_group[done:done + quota[group]]] = np.resize(own, quota[group])
+        done += quota[group]
+    return index, groups
+
+
+def batch_bounds(batch: int, batch_size: int, epoch_samples: int) -> tuple[int, int]:
+    """[lo, hi) of the slots of a batch within its epoch; the last batch of an epoch may be partial."""
+    lo = batch * batch_size
+    return lo, min(lo + batch_size, epoch_samples)
