@@ -13,7 +13,7 @@ from PIL import Image
 from pydantic import Field
 
 from brevetti_core import Job, JobSettings, SampleSplit, build_image_data_generator, jobstore
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.report import gather, record_first_batch, record_samples, write_report
 from brevetti_core.report.render import MAX_ROWS
 

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from brevetti_core import Job, SampleSplit, build_image_data_generator, jobstore
-from brevetti_core.demo import generate_vials
+from brevetti_demo import generate_vials
 from brevetti_core.report import record_first_batch, record_samples, write_report
 
 REPO = Path(__file__).resolve().parents[2]
