@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import Protocol
 
 from .io_tools import IoTools, io_tools, protocol_of
 from .output import dumps, masked
 
 log = logging.getLogger(__name__)
+
+
+class EpochMonitor(Protocol):
+    """Anything with ``on_epoch_end(epoch, logs)``, e.g. ``job.get_remote_monitor()``; what training hooks feed."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
 
 
 class RemoteMonitor:

@@ -7,7 +7,6 @@ epoch to ``artifacts/progress.jsonl`` (and POSTs it when the job has a remote UR
 from __future__ import annotations
 
 import os
-from typing import Protocol
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -15,11 +14,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras
 import numpy as np
 
-
-class EpochMonitor(Protocol):
-    """Anything with ``on_epoch_end(epoch, logs)``, e.g. ``job.get_remote_monitor()``."""
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+from brevetti_core.monitor import EpochMonitor
 
 
 class RemoteMonitorCallback(keras.callbacks.Callback):

@@ -7,15 +7,10 @@ same call ``brevetti_tf.hooks.RemoteMonitorCallback`` makes from Keras).
 from __future__ import annotations
 
 import math
-from typing import Protocol
 
 import torch
 
-
-class EpochMonitor(Protocol):
-    """Anything with ``on_epoch_end(epoch, logs)``, e.g. ``job.get_remote_monitor()``."""
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+from brevetti_core.monitor import EpochMonitor
 
 
 class EpochMetrics:
