@@ -9,6 +9,7 @@ columns and 20 float64 uniform columns from numpy's default generator.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 import tracemalloc
 
@@ -99,7 +100,7 @@ def best_of(repeats: int, prepare, run) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeats):
         subject = prepare()
-        seconds, result = timed(lambda: run(subject))
+        seconds, result = timed(functools.partial(run, subject))
         times.append(seconds)
     return min(times), result
 
@@ -132,7 +133,7 @@ def main() -> None:
     lean_s, _ = best_of(args.repeats, build, lambda generator: generator.plan(0, sample_columns=["path"]))
     del _
     fresh = build()
-    plan_mem = traced_peak(lambda: fresh.plan(0))
+    plan_mem = traced_peak(functools.partial(fresh.plan, 0))
     del fresh
     peer_s, _ = best_of(args.repeats, lambda: None, lambda _: peer(samples, len(params)))
     del _
@@ -147,7 +148,8 @@ def main() -> None:
     print(f"plan(0) as a DataFrame (empty caches): {plan_s:.2f} s, peak {plan_mem / gib:.2f} GiB "
           f"(target <= 3 s, <= 2 GiB for 10M rows)")
     print(f"plan(0, sample_columns=['path']):       {lean_s:.2f} s")
-    print(f"peer (permutation + take + {len(params)} float64 uniform columns): {peer_s:.2f} s, {peer_mem / gib:.2f} GiB")
+    print(f"peer (permutation + take + {len(params)} float64 uniform columns): {peer_s:.2f} s, "
+          f"{peer_mem / gib:.2f} GiB")
     print(f"ratio plan/peer: time {plan_s / peer_s:.2f}x, memory {plan_mem / max(peer_mem, 1):.2f}x")
 
 

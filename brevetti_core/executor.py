@@ -134,8 +134,9 @@ class Executor:
         if not load:
             return [self.sample(row) for row in plan.rows], []
         results = [self.try_load(row) for row in plan.rows]
+        loaded = [result for result in results if not isinstance(result, SampleError)]
         failures = [result for result in results if isinstance(result, SampleError)]
-        return (self._absorb(results) if failures else results), failures
+        return (self._absorb(results) if failures else loaded), failures
 
     def execute(self, plan: BatchPlan, load: bool = True) -> tuple[Batch | None, list[SampleError]]:
         """The collated numpy batch of `plan` (None when no sample is left) and the failures it absorbed."""

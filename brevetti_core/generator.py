@@ -87,7 +87,7 @@ class DataGenerator:
         The action at chain position i draws from stream ``STREAM_ACTIONS + i`` of this generator's
         seed, so its parameters depend on its place in the chain, never on when map() was called.
         """
-        fns = list(fn) if isinstance(fn, (list, tuple)) else [fn]
+        fns: list[Any] = list(fn) if isinstance(fn, (list, tuple)) else [fn]
         mapped = copy.copy(self)
         added = tuple(as_action(f) for f in fns if f is not None)
         mapped.seeded_plan = self.seeded_plan.with_actions(self.actions + added)
@@ -199,7 +199,7 @@ class StratifiedSampler(BaseModel):
 
 def category_classes(categories: pd.Series) -> list[str]:
     """The sorted labels of a category column (tuples; a plain string is a 1-tuple), without "__UNLABELED__"."""
-    labels = set()
+    labels: set[str] = set()
     for category in pd.unique(categories.to_numpy(dtype=object)):
         labels.update((category,) if isinstance(category, str) else category)
     labels.discard("__UNLABELED__")

@@ -194,8 +194,8 @@ class Plan:
         columns = {}
         for position, (action, prefix) in enumerate(zip(self.actions, self.prefixes)):
             streams = rng.ParamStreams(self.seed, rng.STREAM_ACTIONS + position, epoch)
-            for name, values in action.sample_params(streams, self.epoch_samples).items():
-                values = np.asarray(values)
+            for name, drawn in action.sample_params(streams, self.epoch_samples).items():
+                values = np.asarray(drawn)
                 if values.shape != (self.epoch_samples,):
                     raise ValueError(f"{action.describe()}.sample_params gave {name!r} the shape {values.shape}; "
                                      f"expected one value per slot, ({self.epoch_samples},)")
@@ -255,7 +255,7 @@ class Plan:
         return (self.batch_plan(batch, shard, with_params) for batch in self.batch_numbers(start_batch))
 
     def batch_plan(self, batch: int, shard: Shard = WHOLE, with_params: bool = True) -> BatchPlan:
-        """Global batch `batch` cut to `shard`'s slice (maybe empty); ``with_params=False`` leaves out the parameters."""
+        """Global batch `batch` cut to `shard`'s slice (maybe empty); ``with_params=False`` omits the parameters."""
         total, per_epoch = self.total_batches, len(self)
         if (not isinstance(batch, (int, np.integer)) or batch < 0 or not per_epoch
                 or (total is not None and batch >= total)):

@@ -24,8 +24,8 @@ Weighing = str | Callable[..., float]
 PRESETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "uniform": lambda count: np.ones(len(count)),
     "count": lambda count: count.astype(np.float64),
-    "square root": lambda count: np.sqrt(count),
-    "log": lambda count: np.log(count),
+    "square root": np.sqrt,
+    "log": np.log,
     "logx+1": lambda count: np.log(count) + 1.0,
 }
 
@@ -54,6 +54,7 @@ def group_weights(counts: np.ndarray, weighing: Weighing, keys: Sequence[Any] | 
     """
     counts = np.asarray(counts, dtype=np.int64)
     check_weighing(weighing)
+    raw: np.ndarray | list[float]
     if isinstance(weighing, str):
         raw = PRESETS[weighing](counts)
     elif _takes_group_key(weighing):
@@ -96,12 +97,12 @@ def group_codes(table: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, li
     combined = np.zeros(len(table), np.int64)
     for codes, uniques in parts:
         combined = combined * len(uniques) + codes
-    codes, uniques = pd.factorize(combined, sort=True)
-    keys, remainder = [], np.asarray(uniques)
+    combined_codes, combined_uniques = pd.factorize(combined, sort=True)
+    keys, remainder = [], np.asarray(combined_uniques)
     for _, values in reversed(parts):
         remainder, code = np.divmod(remainder, len(values))
         keys.append(np.asarray(values, dtype=object)[code])
-    return codes, list(zip(*reversed(keys)))
+    return combined_codes, list(zip(*reversed(keys)))
 
 
 @dataclass(frozen=True)

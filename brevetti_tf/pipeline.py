@@ -2,8 +2,9 @@
 
 Each element is one global batch (or this pipeline's slice of it), loaded and collated in numpy
 by ``brevetti_core``'s ``Executor`` inside ``tf.numpy_function``; the map runs with
-``num_parallel_calls`` and ``deterministic=True``, so parallel calls change speed, never order. No randomness and no pixel arithmetic happen here: the batches equal
-``get_dataset_numpy()``'s byte for byte.
+``num_parallel_calls`` and ``deterministic=True``, so parallel calls change speed, never order.
+No randomness and no pixel arithmetic happen here: the batches equal ``get_dataset_numpy()``'s
+byte for byte.
 """
 from __future__ import annotations
 

@@ -35,8 +35,9 @@ class DataGenerator(core.DataGenerator):
     def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
                   world_size: int | None = None, process_group: dist.ProcessGroup | None = None,
                   **options: Any) -> PlanLoader:
-        return make_pipeline(self, load=load, batch=batch, structure=resolve_structure(structure, self.output_structure),
-                             start_batch=start_batch, shards=resolve_shards(rank, world_size, process_group), **options)
+        structure = resolve_structure(structure, self.output_structure)
+        return make_pipeline(self, load=load, batch=batch, structure=structure, start_batch=start_batch,
+                             shards=resolve_shards(rank, world_size, process_group), **options)
 
 
 class StratifiedSampler(core.StratifiedSampler):
@@ -45,6 +46,8 @@ class StratifiedSampler(core.StratifiedSampler):
     generator_type: ClassVar[type[core.DataGenerator]] = DataGenerator
 
 
-def build_image_data_generator(samples: Any, classes=None, image=None, augmentation=None, **kwargs: Any) -> DataGenerator:
+def build_image_data_generator(samples: Any, classes=None, image=None, augmentation=None,
+                               **kwargs: Any) -> DataGenerator:
     """The core build_image_data_generator, returning the PyTorch flavour."""
-    return core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator, **kwargs)
+    return core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator,
+                                           **kwargs)

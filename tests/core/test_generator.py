@@ -1,4 +1,7 @@
-"""DataGenerator ordering, batching, seeding, repetition and weighted sampling (the reference's test_data.py as behaviour)."""
+"""DataGenerator ordering, batching, seeding, repetition and weighted sampling.
+
+The reference's test_data.py, as behaviour.
+"""
 import itertools
 import math
 
@@ -46,7 +49,8 @@ def test_shuffle_changes_the_order_and_keeps_every_sample_once():
 
 
 def test_samples_and_dataset_iterate_in_the_same_order():
-    generator = DataGenerator(ten_samples(), batch_size=3, shuffle=True, seed=4).map(lambda x: {**x, "twice": x["id"] * 2})
+    generator = DataGenerator(ten_samples(), batch_size=3, shuffle=True, seed=4)
+    generator = generator.map(lambda x: {**x, "twice": x["id"] * 2})
     samples = [batch["id"].tolist() for batch in generator.get_samples_numpy()]
     loaded = [batch["id"].tolist() for batch in generator.get_dataset_numpy()]
     assert samples == loaded
@@ -171,7 +175,8 @@ def test_an_unseeded_generator_records_the_seed_it_drew():
 def test_stratified_sampler_builds_the_generator_with_its_settings():
     sampler = StratifiedSampler(batch_size=4, groupby="kind", group_weighing="count", seed=5)
     generator = sampler.get(grouped_samples(), shuffle=True, repeat=2, output_structure=("id",))
-    assert (generator.batch_size, generator.sampling_groupby, generator.sampling_group_weighing) == (4, ["kind"], "count")
+    assert (generator.batch_size, generator.sampling_groupby, generator.sampling_group_weighing) == \
+           (4, ["kind"], "count")
     assert (generator.seed, generator.shuffle, generator.epochs, generator.output_structure) == (5, True, 2, ("id",))
 
 

@@ -42,7 +42,8 @@ def test_tuples_of_arrays_are_stacked_element_wise():
 
 
 def test_nested_dicts_are_collated_recursively():
-    batch = collate([{"meta": {"size": np.array([4, 5]), "name": "a"}}, {"meta": {"size": np.array([6, 7]), "name": "b"}}])
+    batch = collate([{"meta": {"size": np.array([4, 5]), "name": "a"}},
+                     {"meta": {"size": np.array([6, 7]), "name": "b"}}])
     assert batch["meta"]["size"].tolist() == [[4, 5], [6, 7]] and batch["meta"]["name"].tolist() == ["a", "b"]
 
 

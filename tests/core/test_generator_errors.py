@@ -1,4 +1,7 @@
-"""A failing action: SampleError naming the action, sample and plan position; on_error="zeros"/"skip" with counted warnings."""
+"""A failing action: SampleError naming the action, sample and plan position.
+
+on_error="zeros"/"skip" replace or drop the sample instead, with counted warnings.
+"""
 import logging
 import pickle
 

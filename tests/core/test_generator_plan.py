@@ -109,7 +109,8 @@ def test_plan_of_an_epoch_outside_the_run_is_refused():
 
 def test_plan_can_be_limited_to_some_sample_columns():
     plan = generator().plan(0, sample_columns=["path"])
-    assert list(plan.columns) == ["epoch", "batch", "position", "index", "group", "path", "jitter.offset", "jitter.flip"]
+    assert list(plan.columns) == ["epoch", "batch", "position", "index", "group", "path",
+                                  "jitter.offset", "jitter.flip"]
     with pytest.raises(KeyError, match="'label'"):
         generator().plan(0, sample_columns=["label"])
 
@@ -131,7 +132,7 @@ def test_a_saved_plan_replays_to_the_same_arrays():
     gen.plan(2).to_csv(saved, index=False)
     replayed = pd.read_csv(io.StringIO(saved.getvalue()))
     loaded = [gen.load_sample(row) for row in replayed.to_dict("records")]
-    batches = [b for b in gen.get_dataset_numpy(structure="x", start_batch=12)]
+    batches = list(gen.get_dataset_numpy(structure="x", start_batch=12))
     assert np.array_equal(np.stack([sample["x"] for sample in loaded]), np.concatenate(batches))
 
 
@@ -172,7 +173,7 @@ def test_shards_together_make_the_global_batch(world_size):
     shards = [list(gen.batch_plans(rank=r, world_size=world_size)) for r in range(world_size)]
     for number, indices in enumerate(full):
         parts = [[row["index"] for row in shard[number].rows] for shard in shards]
-        assert sum(parts, []) == indices
+        assert [index for part in parts for index in part] == indices
         assert [len(p) for p in parts] == [len(s) for s in np.array_split(indices, world_size)]
         assert {shard[number].batch for shard in shards} == {number}
 

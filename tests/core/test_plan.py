@@ -37,7 +37,7 @@ def test_a_batch_plan_by_index_is_the_batch_walked_to_from_the_start():
 def test_a_shards_batch_plan_is_its_slice_of_the_whole_batch():
     whole = indices(plan(batch_size=7).batch_plan(4))
     slices = [indices(plan(batch_size=7).batch_plan(4, Shard(rank, 3))) for rank in range(3)]
-    assert sum(slices, []) == whole and [len(s) for s in slices] == [3, 2, 2]
+    assert [index for part in slices for index in part] == whole and [len(s) for s in slices] == [3, 2, 2]
 
 
 def test_batch_plans_start_at_the_start_batch():

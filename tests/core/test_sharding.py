@@ -6,7 +6,7 @@ from brevetti_core.sharding import Shard, resolve_shards
 
 
 def test_shard_bounds_follow_numpy_array_split():
-    for size in range(0, 13):
+    for size in range(13):
         for world_size in range(1, 6):
             expected = np.array_split(np.arange(size), world_size)
             for rank in range(world_size):

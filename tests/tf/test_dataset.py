@@ -41,7 +41,7 @@ def test_strings_come_back_as_the_table_values(make_tf_generator, tf_samples):
 
 def test_per_roi_images_have_a_spec_each(make_tf_generator):
     image = {"rois": [((0, 0), (16, 24)), ((8, 8), (32, 32))], "roi_mode": None, "target_size": (12, 12)}
-    (first, second), onehot = make_tf_generator(image=image).get_dataset().element_spec
+    (first, second), _ = make_tf_generator(image=image).get_dataset().element_spec
     assert first.shape.as_list() == second.shape.as_list() == [None, 12, 12, 3]
 
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+import torch.distributed as dist
 
 import brevetti_torch
 from brevetti_torch.pipeline import to_numpy
@@ -88,3 +90,12 @@ def test_two_gloo_ranks_together_load_exactly_the_single_process_batches(tmp_pat
         assert paths_0.tolist() + paths_1.tolist() == paths.tolist()
         assert np.concatenate([img_0, img_1]).tobytes() == img.tobytes()
         assert np.concatenate([onehot_0, onehot_1]).tobytes() == onehot.tobytes()
+
+
+def test_a_process_group_and_a_rank_together_are_a_clear_error(tmp_path, make_generator):
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        with pytest.raises(ValueError, match="give either process_group or rank/world_size, not both"):
+            make_generator().get_dataset(process_group=dist.group.WORLD, rank=0)
+    finally:
+        dist.destroy_process_group()
