@@ -1,23 +1,44 @@
 """Image bytes to HWC float32 arrays: BMP, PNG, JPEG, TIFF (and whatever else Pillow reads).
 
-Values stay in file units on a 0..255 scale whatever the bit depth: 16-bit samples are scaled by
-255/65535 rather than truncated to 8 bits, so a 16-bit image keeps its precision and every rescale
-preset means the same thing for every file. Large JPEG downscales decode straight to a smaller size
-with Pillow's ``draft`` (libjpeg's DCT scaling) and other large downscales start with an integer
-box ``reduce``; both are pure functions of the bytes and the requested size, so they stay exact.
+Values stay in file units on a 0..255 scale. 16-bit greyscale files (Pillow modes ``I;16*``, ``I``)
+keep their precision: samples are scaled by 255/65535, not cut to 8 bits. 16-bit RGB and RGBA
+files (PNG, TIFF) cannot keep it: Pillow has no 16-bit colour mode and decodes them to 8 bits per
+channel by keeping the high byte (sample // 256), so 1000 comes out as 3.0, not 3.89.
+
+Decoding is explicit: `DecodeOptions` says whether truncated files decode, the largest image
+accepted and whether the EXIF orientation is applied. It travels with the pipeline into every
+worker process, and Pillow's process-wide switches are set per decode (`pillow_globals`), so
+what the parent process set never changes a batch. Large JPEG downscales decode straight to a
+smaller size with Pillow's ``draft`` (libjpeg's DCT scaling) and other large downscales start with
+an integer box ``reduce``; both are pure functions of the bytes and the requested size.
 """
 from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+from .orientation import SWAPS_AXES, UPRIGHT, orientation_of, reorient
+from .pillow_globals import pillow_globals
 
 COLOR_MODES = {"rgb": 3, "greyscale": 1, "bayer": 3}
 
 # ITU-R 601 luma, the weights Pillow's own convert("L") uses.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+# 8192 x 8192. Above the largest common machine-vision sensors (50 MP, 8192 x 6144) and a 16k
+# line-scan frame of 4096 lines, yet one RGB decode at the limit already holds ~1 GB per worker
+# (768 MB of float32 plus Pillow's 8-bit copy). Pillow itself only warns from 89 MP and refuses from
+# 179 MP, after a few hundred bytes of PNG can claim 100 MP.
+DEFAULT_MAX_PIXELS = 64 * 2**20
+
+T = TypeVar("T")
 
 _SIXTEEN_BIT = np.float32(255.0 / 65535.0)
 
@@ -26,7 +47,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Imag
 
 
 class ImageDecodeError(ValueError):
-    """An image file that cannot be decoded (empty, truncated, corrupt or of an unknown format)."""
+    """An image file that cannot be decoded (empty, truncated, corrupt, too large or of an unknown format)."""
 
     def __init__(self, path: str, reason: str):
         super().__init__(f"cannot decode image {path!r}: {reason}")
@@ -37,6 +58,29 @@ class ImageDecodeError(ValueError):
         return type(self), (self.path, self.reason)
 
 
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How image files are decoded; part of the pipeline, so every worker process decodes alike.
+
+    allow_truncated: decode a file whose data ends early (the missing part stays 0, or grey for
+        JPEG) instead of raising `ImageDecodeError`.
+    max_pixels: the largest width x height decoded, checked from the file header before any pixel
+        is decoded; None for no limit.
+    exif_orientation: turn images upright by their EXIF Orientation tag, because annotations are
+        drawn on the upright image by every browser-based tool (browsers apply the tag). False
+        gives the pixels as stored in the file.
+    """
+
+    allow_truncated: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    exif_orientation: bool = True
+
+    def __post_init__(self):
+        limit = self.max_pixels
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"max_pixels must be a positive whole number of pixels or None, got {limit!r}")
+
+
 def check_color_mode(color_mode: str) -> int:
     """The channel count of `color_mode`; ValueError naming the accepted modes otherwise."""
     if color_mode not in COLOR_MODES:
@@ -44,44 +88,111 @@ def check_color_mode(color_mode: str) -> int:
     return COLOR_MODES[color_mode]
 
 
-def open_image(data: bytes, path: str = "<bytes>") -> Image.Image:
-    """The Pillow image for `data`, header read but pixels not yet decoded."""
+@contextmanager
+def open_image(data: bytes, path: str = "<bytes>", options: DecodeOptions = DecodeOptions()) -> Iterator[SourceImage]:
+    """The image in `data` with its header read and its size checked; decode it inside the ``with``."""
     if len(data) == 0:
         raise ImageDecodeError(path, "the file is empty (0 bytes)")
-    try:
-        return Image.open(io.BytesIO(data))
-    except _DECODE_ERRORS as error:
-        raise ImageDecodeError(path, f"{type(error).__name__}: {error}") from error
+    with pillow_globals(options.allow_truncated):
+        try:
+            image = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise ImageDecodeError(path, f"not a recognised image format (it starts with {data[:16]!r})") from None
+        except _DECODE_ERRORS as error:
+            raise ImageDecodeError(path, _reason(error)) from error
+        with image:
+            yield SourceImage(image, path, options)
 
 
-def to_array(image: Image.Image, color_mode: str = "rgb", path: str = "<bytes>",
-             min_size: tuple[int, int] | None = None) -> np.ndarray:
-    """The decoded pixels of `image` as an HWC float32 array with the channels of `color_mode`.
+class SourceImage:
+    """An opened image file: size and orientation known, pixels decoded on request."""
 
-    With `min_size` (height, width) the image may decode smaller than the file, but never smaller
-    than `min_size` in either direction (see the module docstring); callers resize it afterwards.
-    """
-    channels = check_color_mode(color_mode)
-    try:
+    def __init__(self, image: Image.Image, path: str, options: DecodeOptions):
+        self.image, self.path = image, path
+        width, height = _stored_size(image)
+        if options.max_pixels is not None and width * height > options.max_pixels:
+            raise ImageDecodeError(path, f"{width}x{height} is {width * height / 1e6:.1f} megapixels, more than "
+                                         f"max_pixels={options.max_pixels} ({options.max_pixels / 1e6:.1f} MP); "
+                                         f"raise ImagePipeline(max_pixels=...) (the image settings' "
+                                         f"'max_pixels') to decode it")
+        # Pillow turns TIFFs upright itself while loading: their tag is needed even to keep stored pixels.
+        needs_tag = options.exif_orientation or image.format == "TIFF"
+        self.tag = self._guarded(orientation_of, image) if needs_tag else UPRIGHT
+        self.orientation = self.tag if options.exif_orientation else UPRIGHT
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the decoded pixels at full size: the upright size when the orientation is applied."""
+        width, height = _stored_size(self.image)
+        return (width, height) if self.orientation in SWAPS_AXES else (height, width)
+
+    def shape(self, color_mode: str) -> tuple[int, int, int]:
+        """(height, width, channels) of the full decode in `color_mode`."""
+        return (*self.size, check_color_mode(color_mode))
+
+    def load(self) -> None:
+        """Decode the pixels with Pillow (no conversion): ImageDecodeError if they cannot be."""
+        self._guarded(self.image.load)
+
+    def decode(self, color_mode: str = "rgb", min_size: tuple[int, int] | None = None) -> np.ndarray:
+        """The pixels as an HWC float32 array with the channels of `color_mode`.
+
+        With `min_size` (height, width) the image may decode smaller than the file, but never smaller
+        than `min_size` in either direction (see the module docstring); callers resize it afterwards.
+        """
+        channels = check_color_mode(color_mode)
+        image = self.image
         if min_size is not None and color_mode != "bayer":
-            image = _shrink(image, min_size)
-        image.load()
-        array = _pixels(image)
-    except _DECODE_ERRORS as error:
-        raise ImageDecodeError(path, f"{type(error).__name__}: {error}") from error
-    if color_mode == "bayer":
-        return bayer_demosaic(array if array.ndim == 2 else array[..., 0])
-    return _to_channels(array, channels)
+            image = self._guarded(_shrink, image, self._in_pillow_frame(min_size))
+        array = self._guarded(_pixels_of, image)
+        array = bayer_demosaic(array if array.ndim == 2 else array[..., 0]) if color_mode == "bayer" \
+            else _to_channels(array, channels)
+        return reorient(array, self._oriented_by_pillow(), self.orientation)
+
+    def _guarded(self, step: Callable[..., T], *args: Any) -> T:
+        """`step(*args)`, with Pillow's errors turned into an ImageDecodeError naming the file."""
+        try:
+            return step(*args)
+        except _DECODE_ERRORS as error:
+            raise ImageDecodeError(self.path, _reason(error)) from error
+
+    def _in_pillow_frame(self, size: tuple[int, int]) -> tuple[int, int]:
+        """`size` (h, w) of the output turned to the frame Pillow decodes in (stored, or upright for TIFF)."""
+        same_frame = self.size == (self.image.height, self.image.width)
+        return size if same_frame else (size[1], size[0])
+
+    def _oriented_by_pillow(self) -> int:
+        # Pillow drops the tag from a file it turned upright while loading (TIFF, in recent Pillow).
+        turned = self.tag != UPRIGHT and orientation_of(self.image) == UPRIGHT
+        return self.tag if turned else UPRIGHT
 
 
-def decode_image(data: bytes, color_mode: str = "rgb", path: str = "<bytes>") -> np.ndarray:
-    """The pixels of encoded image `data` as an HWC float32 array (see `to_array`)."""
-    return to_array(open_image(data, path), color_mode, path)
+def decode_image(data: bytes, color_mode: str = "rgb", path: str = "<bytes>",
+                 options: DecodeOptions = DecodeOptions()) -> np.ndarray:
+    """The pixels of encoded image `data` as an HWC float32 array (see `SourceImage.decode`)."""
+    with open_image(data, path, options) as source:
+        return source.decode(color_mode)
 
 
-def file_shape(image: Image.Image, color_mode: str) -> tuple[int, int, int]:
-    """(height, width, channels) the full decode of `image` in `color_mode` has."""
-    return image.height, image.width, COLOR_MODES[color_mode]
+def verify_image(data: bytes, path: str = "<bytes>", options: DecodeOptions = DecodeOptions()) -> None:
+    """Decode `data` as training would, without converting it; ImageDecodeError naming `path` if that fails."""
+    with open_image(data, path, options) as source:
+        source.load()
+
+
+def _stored_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of the pixels as stored, before any orientation (Pillow reports TIFFs upright)."""
+    tags = getattr(image, "tag_v2", None)
+    if image.format == "TIFF" and tags is not None and 256 in tags and 257 in tags:
+        return int(tags[256]), int(tags[257])  # ImageWidth, ImageLength
+    return image.size
+
+
+def _reason(error: BaseException) -> str:
+    reason = f"{type(error).__name__}: {error}"
+    if "truncated" in str(error).lower():
+        reason += "; ImagePipeline(allow_truncated=True) decodes the part that is there"
+    return reason
 
 
 def _shrink(image: Image.Image, min_size: tuple[int, int]) -> Image.Image:
@@ -96,8 +207,9 @@ def _shrink(image: Image.Image, min_size: tuple[int, int]) -> Image.Image:
     return image
 
 
-def _pixels(image: Image.Image) -> np.ndarray:
+def _pixels_of(image: Image.Image) -> np.ndarray:
     """HW or HWC float32 pixels of any Pillow mode, on the 0..255 scale (float images as stored)."""
+    image.load()
     mode = image.mode
     if mode in ("L", "RGB", "RGBA", "LA"):
         return np.asarray(image, dtype=np.float32)

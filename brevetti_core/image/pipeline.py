@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..actions import Action, Sample
-from .decode import check_color_mode, file_shape, open_image, to_array
+from .decode import DEFAULT_MAX_PIXELS, DecodeOptions, check_color_mode, open_image
 from .geometry import RESIZE_METHODS, ImageGeometry, fitted_size, parse_choice, parse_rescale, rescale
 
 if TYPE_CHECKING:
@@ -20,9 +20,11 @@ class ImagePipeline(Action):
 
     Steps: decode in `color_mode`, crop `rois` (``((x1, y1), (x2, y2))``, exclusive ends) and combine
     them per `roi_mode`, resize to `target_size` (height, width), pad to it with `padding_mode`,
-    then rescale. ``sample["_image_file_shape"]`` records the decoded file's (H, W, C). With a
-    `segmentation` loader its masks are rasterised and put through the same geometry (nearest).
-    The pipeline draws no random numbers: its output is a pure function of the file bytes.
+    then rescale. ``sample["_image_file_shape"]`` records the decoded file's (H, W, C), upright. With
+    a `segmentation` loader its masks are rasterised at that size and put through the same geometry
+    (nearest). The pipeline draws no random numbers: its output is a pure function of the file bytes
+    and its settings, the decoding ones included (`allow_truncated`, `max_pixels`,
+    `exif_orientation`; see `DecodeOptions`), which travel with it into every worker process.
     """
 
     plan_prefix = "image"
@@ -32,7 +34,8 @@ class ImagePipeline(Action):
                  color_mode: str = "rgb", segmentation: SegmentationLoader | None = None,
                  keep_aspect_ratio: bool = False, rescale: str | Mapping[str, float] | None = None,
                  resize_method: str = "bilinear", antialias: bool = False, padding_mode: str = "CONSTANT",
-                 center_padding: bool = False, io: IoTools | None = None):
+                 center_padding: bool = False, allow_truncated: bool = False,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS, exif_orientation: bool = True, io: IoTools | None = None):
         self.geometry = ImageGeometry(rois=rois, roi_mode=roi_mode, target_size=target_size,
                                       keep_aspect_ratio=bool(keep_aspect_ratio), padding_mode=padding_mode,
                                       center_padding=bool(center_padding))
@@ -43,6 +46,8 @@ class ImagePipeline(Action):
         self.antialias = bool(antialias)
         self.path_key, self.output_key = path_key, output_key
         self.segmentation = segmentation
+        self.decode_options = DecodeOptions(allow_truncated=bool(allow_truncated), max_pixels=max_pixels,
+                                            exif_orientation=bool(exif_orientation))
         self._io = io
 
     @property
@@ -68,12 +73,13 @@ class ImagePipeline(Action):
 
     def __call__(self, sample: Sample, params: Mapping[str, Any] | None = None) -> Sample:
         path = _path(sample, self.path_key)
-        image = open_image(self.io.read_file(path), path)
-        shape = file_shape(image, self.color_mode)
-        # Shrinking while decoding is only a faithful start for filtered (antialiased/area) downscales.
-        shrink = self.geometry.whole_image_resize and (self.antialias or self.resize_method == "area")
-        min_size = fitted_size(shape[:2], self.target_size, self.geometry.keep_aspect_ratio) if shrink else None
-        pixels = to_array(image, self.color_mode, path, min_size)
+        with open_image(self.io.read_file(path), path, self.decode_options) as source:
+            shape = source.shape(self.color_mode)
+            # Shrinking while decoding is only a faithful start for filtered (antialiased/area) downscales.
+            shrink = self.geometry.whole_image_resize and (self.antialias or self.resize_method == "area")
+            target = self.target_size
+            min_size = fitted_size(shape[:2], target, self.geometry.keep_aspect_ratio) if shrink and target else None
+            pixels = source.decode(self.color_mode, min_size)
         output = self.geometry.apply(pixels, self.resize_method, self.antialias, source_hw=shape[:2])
         if self.rescale is not None:
             scale, offset = self.rescale

@@ -1,9 +1,11 @@
 """ImagePipeline on real files: local and S3, geometry, rescale, shapes and bad input."""
+import pickle
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
-from brevetti_core.image.decode import ImageDecodeError
+from brevetti_core.image.decode import DecodeOptions, ImageDecodeError
 from brevetti_core.image.geometry import resize
 from brevetti_core.image.pipeline import ImagePipeline
 
@@ -114,7 +116,65 @@ def test_a_sample_without_the_path_key_names_the_key():
     ("padding_mode", "EDGE", "padding_mode must be one of"),
     ("target_size", (224,), "target_size must be"),
     ("rois", ((0, 0), (0, 0)), "rois must be"),
+    ("max_pixels", 0, "max_pixels must be"),
 ])
 def test_bad_settings_fail_at_construction(argument, value, message):
     with pytest.raises(ValueError, match=message):
         ImagePipeline(**{argument: value})
+
+
+def sideways_jpeg(path, width=96, height=64):
+    """A JPEG stored `width` x `height` whose EXIF says the camera was held rotated (orientation 6)."""
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([x * 255 // width, y * 255 // height, (x < width // 4) * 200], -1).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[ExifTags.Base.Orientation] = 6
+    image.save(path, quality=95, exif=exif)
+    return str(path)
+
+
+def test_decode_options_default_to_strict_bounded_and_upright():
+    assert ImagePipeline().decode_options == DecodeOptions(allow_truncated=False, max_pixels=64 * 2**20,
+                                                           exif_orientation=True)
+
+
+def test_decode_options_travel_with_the_pickled_pipeline():
+    pipeline = ImagePipeline(allow_truncated=True, max_pixels=1000, exif_orientation=False)
+    assert pickle.loads(pickle.dumps(pipeline)).decode_options == DecodeOptions(True, 1000, False)
+
+
+def test_an_exif_rotated_jpeg_comes_out_upright_with_its_upright_file_shape(tmp_path):
+    path = sideways_jpeg(tmp_path / "sideways.jpg")
+    sample = ImagePipeline()({"path": path}, {})
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(path)), np.float32)
+    np.testing.assert_array_equal(sample["img"], upright)
+    np.testing.assert_array_equal(sample["_image_file_shape"], [96, 64, 3])
+
+
+def test_exif_orientation_false_gives_the_stored_pixels(tmp_path):
+    path = sideways_jpeg(tmp_path / "sideways.jpg")
+    sample = ImagePipeline(exif_orientation=False)({"path": path}, {})
+    np.testing.assert_array_equal(sample["img"], np.asarray(Image.open(path), np.float32))
+    np.testing.assert_array_equal(sample["_image_file_shape"], [64, 96, 3])
+
+
+def test_an_antialiased_downscale_of_a_rotated_jpeg_stays_close_to_a_full_decode(tmp_path):
+    path = sideways_jpeg(tmp_path / "big.jpg", width=768, height=512)
+    out = ImagePipeline(target_size=(96, 64), antialias=True)({"path": path}, {})["img"]
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(path)), np.float32)
+    full = resize(upright, (96, 64), "bilinear", antialias=True)
+    assert np.abs(out - full).mean() < 1.0
+
+
+def test_a_file_over_max_pixels_is_an_error_naming_it_its_size_and_the_setting(gradient_png):
+    path, _ = gradient_png
+    with pytest.raises(ImageDecodeError, match=r"gradient.png'.*60x40 .*max_pixels=2000.*ImagePipeline\(max_pixels="):
+        ImagePipeline(max_pixels=2000)({"path": path}, {})
+
+
+def test_an_empty_file_is_an_error_calling_it_empty(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(ImageDecodeError, match=r"empty.png': the file is empty \(0 bytes\)"):
+        ImagePipeline()({"path": str(path)}, {})
