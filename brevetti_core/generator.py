@@ -40,8 +40,15 @@ class _PlanAttribute:
     def __init__(self, name: str):
         self.name = name
 
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
     def __get__(self, generator: DataGenerator | None, owner: type | None = None) -> Any:
         return self if generator is None else getattr(generator.seeded_plan, self.name)
+
+    def __set__(self, generator: DataGenerator, value: Any) -> None:
+        raise AttributeError(f"DataGenerator.{self.attribute} is fixed when the generator is made; "
+                             f"make a new generator with {self.attribute}={value!r}")
 
 
 class DataGenerator:
