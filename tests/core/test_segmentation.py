@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image, ImageDraw
 
 from brevetti_core.image.pipeline import ImagePipeline
 from brevetti_core.segmentation import SegmentationLoader
@@ -39,7 +39,8 @@ def test_a_rectangle_fills_its_floored_corners_inclusively(tmp_path):
 
 def test_a_polygon_fills_its_inside_and_boundary(tmp_path):
     square = points((2, 3), (6, 3), (6, 7), (2, 7))
-    mask = load(SegmentationLoader(["A"]), annotation_file(tmp_path, {"label": "A", "type": "polygon", "points": square}))
+    path = annotation_file(tmp_path, {"label": "A", "type": "polygon", "points": square})
+    mask = load(SegmentationLoader(["A"]), path)
     np.testing.assert_array_equal(mask[..., 0], expected_block(slice(3, 8), slice(2, 7)))
 
 
@@ -142,3 +143,72 @@ def test_an_unknown_annotation_type_is_named_with_its_file(tmp_path):
 def test_bad_settings_fail_at_construction(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SegmentationLoader(**kwargs)
+
+
+def test_masks_of_an_exif_rotated_jpeg_are_drawn_on_the_upright_image(tmp_path):
+    upright = np.zeros((48, 32, 3), np.uint8)
+    upright[4:20, 18:30] = 255  # what the annotation tool showed: 32 wide, 48 high
+    stored = Image.fromarray(np.rot90(upright, 1))  # the camera's pixels, held on its side
+    exif = stored.getexif()
+    exif[ExifTags.Base.Orientation] = 6
+    stored.save(tmp_path / "sideways.jpg", quality=95, exif=exif)
+    path = annotation_file(tmp_path, {"label": "A", "type": "rectangle", "points": points((18, 4), (29, 19))})
+    pipeline = ImagePipeline(segmentation=SegmentationLoader(["A"]))
+    sample = pipeline({"path": str(tmp_path / "sideways.jpg"), "annotation_path": path}, {})
+    assert sample["segmentation"].shape == (48, 32, 1)
+    np.testing.assert_array_equal(sample["segmentation"][..., 0] > 0, sample["img"][..., 0] > 127.5)
+
+
+@pytest.mark.parametrize("far", [2.0**31, 1e12, 1e300])
+def test_shapes_reaching_far_outside_the_image_are_clipped_to_it(tmp_path, far):
+    path = annotation_file(tmp_path,
+                           {"label": "A", "type": "rectangle", "points": points((-far, -far), (far, far))},
+                           {"label": "B", "type": "polygon", "points": points((-far, -far), (far, -far), (0, far))},
+                           {"label": "C", "type": "line", "points": points((-far, 5), (far, 5))},
+                           {"label": "D", "type": "point", "points": points((far, 3), (2, 3))})
+    mask = load(SegmentationLoader(["A", "B", "C", "D"]), path)
+    np.testing.assert_array_equal(mask[..., 0], np.ones((12, 16)))
+    np.testing.assert_array_equal(mask[..., 1], np.ones((12, 16)))
+    np.testing.assert_array_equal(mask[..., 2], expected_block(5, slice(None)))
+    np.testing.assert_array_equal(mask[..., 3], expected_block(3, 2))
+
+
+def test_a_clipped_polygon_covers_the_pixels_pillow_draws_for_the_whole_one(tmp_path):
+    # Vertices a few image sizes away: far enough to be clipped, near enough for Pillow to draw unclipped.
+    triangle = [(-300, 5), (5, -300), (14, 11)]
+    path = annotation_file(tmp_path, {"label": "A", "type": "polygon", "points": points(*triangle)})
+    whole = Image.new("L", (16, 12))
+    ImageDraw.Draw(whole).polygon(triangle, fill=1, outline=1)
+    np.testing.assert_array_equal(load(SegmentationLoader(["A"]), path)[..., 0], np.asarray(whole))
+
+
+def test_a_clipped_line_covers_the_pixels_pillow_draws_for_the_whole_one(tmp_path):
+    line = [(-300, -290), (8, 5), (400, 9)]
+    path = annotation_file(tmp_path, {"label": "A", "type": "line", "points": points(*line)})
+    whole = Image.new("L", (16, 12))
+    ImageDraw.Draw(whole).line(line, fill=1, width=1)
+    np.testing.assert_array_equal(load(SegmentationLoader(["A"]), path)[..., 0], np.asarray(whole))
+
+
+@pytest.mark.parametrize("bad, shown", [("NaN", "nan"), ("Infinity", "inf"), ("-Infinity", "-inf")])
+def test_a_coordinate_that_is_not_finite_is_an_error_naming_the_file_and_the_shape(tmp_path, bad, shown):
+    path = tmp_path / "odd.json"
+    box = '{"label": "A", "type": "rectangle", "points": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]}'
+    odd = f'{{"label": "B", "type": "polygon", "points": [{{"x": 1, "y": {bad}}}]}}'
+    path.write_text(f'{{"annotations": [{box}, {odd}]}}')
+    with pytest.raises(ValueError, match=rf"odd.json'.*annotation 2 \('B' polygon\).*y={shown} is not a finite number"):
+        load(SegmentationLoader(["A", "B"]), str(path))
+
+
+@pytest.mark.parametrize("point", [{"x": "left", "y": 3}, {"x": None, "y": 3}, {"x": [1], "y": 3}, {"y": 3}, 7])
+def test_a_point_that_is_not_numeric_is_an_error_naming_the_file_and_the_shape(tmp_path, point):
+    path = annotation_file(tmp_path, {"label": "A", "type": "line", "points": [{"x": 0, "y": 0}, point]},
+                           name="odd.json")
+    with pytest.raises(ValueError, match=r"odd.json'.*annotation 1 \('A' line\).*needs numbers 'x' and 'y'"):
+        load(SegmentationLoader(["A"]), path)
+
+
+def test_a_shape_without_points_is_an_error_naming_the_file_and_the_shape(tmp_path):
+    path = annotation_file(tmp_path, {"label": "A", "type": "polygon"}, name="odd.json")
+    with pytest.raises(ValueError, match=r"odd.json'.*annotation 1 \('A' polygon\) needs 'points'"):
+        load(SegmentationLoader(["A"]), path)
