@@ -24,6 +24,8 @@ def register(subparsers) -> None:
     parser.add_argument("--split", type=float, default=None, help="fraction assigned 'train', the rest 'devel'")
     parser.add_argument("--uniqueness", default=None, metavar="REGEX",
                         help="regex on the path whose first group identifies one item (default: identical content)")
+    parser.add_argument("--unmatched-uniqueness", choices=["error", "etag"], default="error",
+                        help="paths the uniqueness regex does not match: an error, or keyed by their content etag")
     parser.add_argument("--seed", type=int, default=-1, help="split seed (-1: drawn and logged)")
     parser.add_argument("--mode", choices=[MODE_SORTED_PERMUTATION, MODE_HASH], default=MODE_SORTED_PERMUTATION,
                         help="split method")
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = Dataset(bucket=args.location)
     samples, skipped = dataset.scan()
     if args.split is not None:
-        splitter = SampleSplit(uniqueness=args.uniqueness, split=args.split, seed=args.seed, mode=args.mode)
+        splitter = SampleSplit(uniqueness=args.uniqueness, split=args.split, seed=args.seed, mode=args.mode,
+                               unmatched_uniqueness=args.unmatched_uniqueness)
         samples = splitter.assign(samples, remainder="devel")
         print(f"Split: {args.split:g} train by {args.mode} (seed {splitter.seed_used})")
     print(f"Dataset {dataset.bucket}: {len(samples)} images, {len(skipped)} other files")

@@ -33,7 +33,8 @@ def test_prints_the_number_of_images_per_category(vials, capsys):
 
 
 def test_with_split_prints_counts_per_category_and_purpose(vials, capsys):
-    code, out = run(capsys, vials, "--split", "0.5", "--uniqueness", r"/(\d*)_\d*.bmp", "--seed", "1", "--no-verify")
+    code, out = run(capsys, vials, "--split", "0.5", "--uniqueness", r"/(\d*)_\d*.bmp",
+                    "--unmatched-uniqueness", "etag", "--seed", "1", "--no-verify")
     assert code == 0
     header = next(line for line in out.out.splitlines() if line.startswith("purpose"))
     assert header.split() == ["purpose", "devel", "train", "total"]

@@ -113,7 +113,7 @@ def test_small_strata_are_not_rounded_down_on_average():
 @pytest.mark.parametrize("uniqueness", [r"/(\d+)_\d+\.bmp$", ["item"]])
 @pytest.mark.parametrize("mode", ["sorted_permutation", "hash"])
 def test_every_uniqueness_group_is_wholly_in_or_out(uniqueness, mode):
-    samples = table().assign(item=lambda t: item_of(t))
+    samples = table().assign(item=item_of)
     assigned = SampleSplit(uniqueness=uniqueness, split=0.8, seed=5, mode=mode).assign(samples, remainder="devel")
     assert assigned.groupby("item")["purpose"].nunique().max() == 1
     assert abs(train_fraction(assigned) - 0.8) <= 0.04
@@ -209,7 +209,7 @@ def test_json_list_strings_are_column_lists():
     assert SampleSplit(stratification='["folder", "dataset"]').stratification == ["folder", "dataset"]
 
 
-def test_paths_not_matching_the_uniqueness_regex_are_items_of_their_own():
-    samples = pd.DataFrame({"etag": list("abcd"), "path": ["/1_1.bmp", "/1_2.bmp", "/odd.bmp", "/other.bmp"]})
-    keys = SampleSplit(uniqueness=r"/(\d+)_\d+\.bmp").unique_keys(samples)
-    assert keys["unique_id"].tolist() == ["1", "1", "/odd.bmp", "/other.bmp"]
+def test_the_reference_mode_constants_are_class_attributes():
+    assert (SampleSplit.MODE_MURMURHASH3, SampleSplit.MODE_SORTED_PERMUTATION) == ("murmurhash3", "sorted_permutation")
+    assert SampleSplit(mode=SampleSplit.MODE_MURMURHASH3).mode == SampleSplit.MODE_HASH == "hash"
+    assert SampleSplit(mode=SampleSplit.MODE_SORTED_PERMUTATION).mode == "sorted_permutation"

@@ -4,11 +4,11 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from test_split import table
 
 from brevetti_core.io_tools import IoTools
-from brevetti_core.split import SampleSplit, read_id_file
-
-from test_split import table
+from brevetti_core.split import SampleSplit
+from brevetti_core.split_ids import read_id_file
 
 
 def test_first_run_writes_one_row_per_etag_with_its_purpose(tmp_path):
@@ -88,13 +88,53 @@ def test_regex_uniqueness_stores_the_captured_item_as_unique_id(tmp_path):
     assert assigned.groupby(items)["purpose"].nunique().max() == 1
 
 
-def test_malformed_file_is_an_error_naming_file_and_line_and_is_left_untouched(tmp_path):
+DAMAGED_LINES = {
+    "cut in its purpose": ("{e1},tr", r"line 3: unknown purpose 'tr' \(the last line has no line end: was the file "
+                                      r"cut short\?\)"),
+    "cut before its purpose": ("{e1}", r"line 3: 1 fields \(cut short\?\) where the header \['etag', 'purpose'\] "
+                                       "has 2"),
+    "mistyped purpose": ("{e1},trian\n", r"line 3: unknown purpose 'trian'; known purposes are \['devel', "
+                                          r"'development', 'test', 'train'\]; did you mean 'train'\?"),
+    "extra field": ("{e1},devel,extra\n", r"line 3: 3 fields where the header \['etag', 'purpose'\] has 2"),
+    "empty key": (",devel\n", r"line 3: empty key \['etag'\]"),
+}
+
+
+@pytest.mark.parametrize("line, message", DAMAGED_LINES.values(), ids=DAMAGED_LINES.keys())
+def test_a_damaged_line_is_an_error_naming_file_and_line_and_the_file_is_left_untouched(tmp_path, line, message):
     samples = table(10)
-    content = f"etag,purpose\n{samples['etag'][0]},train\n{samples['etag'][1]},devel,extra\n"
+    content = f"etag,purpose\n{samples['etag'][0]},train\n" + line.format(e1=samples["etag"][1])
     (tmp_path / "ids.csv").write_text(content)
-    with pytest.raises(ValueError, match=r"ids\.csv.*line 3"):
+    with pytest.raises(ValueError, match=rf"split id file .*ids\.csv, {message}"):
         SampleSplit(seed=1).update_unassigned(samples, id_path=tmp_path / "ids.csv")
     assert (tmp_path / "ids.csv").read_text() == content
+
+
+def test_blank_lines_are_skipped_and_errors_count_them(tmp_path):
+    (tmp_path / "ids.csv").write_text("etag,purpose\n\nabc,train\n\nxyz,trian\n")
+    with pytest.raises(ValueError, match=r"ids\.csv, line 5: unknown purpose 'trian'"):
+        read_id_file(tmp_path / "ids.csv", ["etag"])
+
+
+def test_purposes_the_caller_assigns_are_known(tmp_path):
+    samples = table(100)
+    (tmp_path / "ids.csv").write_text(f"etag,purpose\n{samples['etag'][0]},holdout\n")
+    assigned = SampleSplit(seed=1).update_unassigned(samples, id_path=tmp_path / "ids.csv", remainder="holdout")
+    assert assigned["purpose"].iloc[0] == "holdout"
+    assert set(assigned["purpose"]) == {"train", "holdout"}
+
+
+def test_extra_columns_survive_rewrites_in_their_order(tmp_path):
+    samples = table(100)
+    known, gone = samples["etag"][0], "f" * 32
+    (tmp_path / "ids.csv").write_text(f"etag,note,purpose\n{known},blurred,test\n{gone},mislabelled,devel\n")
+    SampleSplit(seed=1).update_unassigned(samples, id_path=tmp_path / "ids.csv")
+    SampleSplit(seed=1).update_unassigned(samples, id_path=tmp_path / "ids.csv")
+    written = pd.read_csv(tmp_path / "ids.csv", dtype=str).set_index("etag")
+    assert list(written.columns) == ["note", "purpose"] and len(written) == 101
+    assert written.loc[known].tolist() == ["blurred", "test"]
+    assert written.loc[gone].tolist() == ["mislabelled", "devel"]
+    assert written["note"].drop([known, gone]).isna().all()
 
 
 def test_file_without_the_key_column_is_an_error_naming_the_header_line(tmp_path):
