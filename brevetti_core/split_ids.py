@@ -70,7 +70,8 @@ def parse_id_file(content: bytes, path: str | os.PathLike, key_columns: list[str
     if wrong:
         row = rows[wrong[0]]
         cut = " (cut short?)" if len(row) < len(header) else ""
-        raise ValueError(f"{_where(path, text, wrong[0])}: {len(row)} fields{cut} where the header "
+        fields = f"{len(row)} field" + ("" if len(row) == 1 else "s")
+        raise ValueError(f"{_where(path, text, wrong[0])}: {fields}{cut} where the header "
                          f"{header} has {len(header)}: {','.join(row)!r}; fix or delete the line")
     table = pd.DataFrame(rows, columns=header, dtype="str").replace("", np.nan)
     _check_keys_and_purposes(table, path, text, key_columns, column, purposes)

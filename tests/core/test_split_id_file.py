@@ -91,7 +91,7 @@ def test_regex_uniqueness_stores_the_captured_item_as_unique_id(tmp_path):
 DAMAGED_LINES = {
     "cut in its purpose": ("{e1},tr", r"line 3: unknown purpose 'tr' \(the last line has no line end: was the file "
                                       r"cut short\?\)"),
-    "cut before its purpose": ("{e1}", r"line 3: 1 fields \(cut short\?\) where the header \['etag', 'purpose'\] "
+    "cut before its purpose": ("{e1}", r"line 3: 1 field \(cut short\?\) where the header \['etag', 'purpose'\] "
                                        "has 2"),
     "mistyped purpose": ("{e1},trian\n", r"line 3: unknown purpose 'trian'; known purposes are \['devel', "
                                           r"'development', 'test', 'train'\]; did you mean 'train'\?"),
