@@ -18,8 +18,8 @@ _EXPORTS = {
     "Dataset": "dataset", "get_image_samples": "dataset", "SampleSplit": "split",
     # plans
     "DataGenerator": "generator", "StratifiedSampler": "generator",
-    "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "batching",
-    "SampleError": "batching", "DataSettings": "data_settings",
+    "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "plan", "Plan": "plan", "Shard": "sharding", "EpochMonitor": "monitor",
+    "SampleError": "executor", "DataSettings": "data_settings",
     # framework adapters
     "get_adapter": "adapters", "register_adapter": "adapters", "registered_adapters": "adapters",
     "Adapter": "adapters", "FrameworkUnavailable": "adapters",
@@ -33,7 +33,7 @@ _EXPORTS = {
     "ImageDeformation": "augment.deformation", "tile2d": "image.tile", "ImageDecodeError": "image.decode",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
