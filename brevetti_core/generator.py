@@ -54,7 +54,10 @@ class _PlanAttribute:
 class DataGenerator:
     """Batches of samples in a seeded, replayable order, with mapped actions (reference DataGenerator).
 
-    `repeat`: False = one epoch, True = endless, n = n epochs; each epoch has its own order.
+    `repeat`: False = one epoch, True or -1 = endless, n = n epochs; each epoch has its own order.
+    Sampling by group (`sampling_groupby`) without shuffle interleaves the groups in proportion to
+    their weights, each in input order: one epoch visits every sample once (exhausted groups are
+    skipped); with repeat the groups cycle, so small groups come round again.
     ``len()`` is batches per epoch, ``ceil(min(max_epoch_samples, len(samples)) / batch_size)``.
     `on_error`: "raise" (default), or "zeros"/"skip" to replace/drop samples whose actions fail,
     with a counted warning per epoch.

@@ -68,12 +68,13 @@ def sample_table(samples: Any) -> pd.DataFrame:
 
 
 def epoch_count(repeat: bool | int) -> int | None:
-    """The number of epochs `repeat` asks for: False one, True endless (None), n n."""
+    """The number of epochs `repeat` asks for: False one, True or -1 (the reference's "endless") None, n n."""
     if isinstance(repeat, (bool, np.bool_)):
         return None if repeat else 1
-    if isinstance(repeat, (int, np.integer)) and repeat >= 1:
-        return int(repeat)
-    raise ValueError(f"repeat must be False (one epoch), True (endless) or a number of epochs >= 1, got {repeat!r}")
+    if isinstance(repeat, (int, np.integer)) and (repeat >= 1 or repeat == -1):
+        return int(repeat) if repeat >= 1 else None
+    raise ValueError(f"repeat must be False (one epoch), True or -1 (endless) or a number of epochs >= 1, "
+                     f"got {repeat!r}")
 
 
 def plan_prefixes(actions: Sequence[Action]) -> tuple[str, ...]:
@@ -188,7 +189,7 @@ class Plan:
             return index, np.zeros(len(index), np.int8)
         groups = self.groups
         return slots.stratified_slots(groups.members, groups.counts, groups.weights, self.epoch_samples, self.seed,
-                                      epoch, self.shuffle)
+                                      epoch, self.shuffle, cycle=self.epochs != 1)
 
     def _compute_params(self, epoch: int) -> dict[str, np.ndarray]:
         columns = {}

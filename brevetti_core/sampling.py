@@ -3,9 +3,10 @@
 A table is grouped by one or more of its columns (``sampling_groupby``); a group's key is its
 value, or a tuple of values for several columns. A weighing maps each group's sample count to a
 relative weight. The presets are the reference's (``uniform``, ``count``, ``square root``,
-``log``, ``logx+1``); a callable ``f(count)`` or ``f(count, group_key)`` is accepted too.
+``log``, ``logx+1``); a callable ``f(count)`` or ``f(count, group_key)`` is accepted too, numpy
+ufuncs such as ``np.sqrt`` included.
 Weights are normalised to sum to one; groups whose weight is zero (``log`` of a single-sample
-group) are never drawn.
+group) are never drawn, except at the end of an unshuffled single epoch, which visits every sample.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def check_weighing(weighing: Weighing) -> Weighing:
 
 
 def _takes_group_key(fn: Callable) -> bool:
+    if isinstance(fn, np.ufunc):  # np.sqrt's signature lists `out` as a second positional parameter
+        return fn.nin >= 2
     try:
         parameters = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):

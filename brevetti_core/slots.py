@@ -5,7 +5,8 @@ through the table, each pass in input order or its own permutation keyed by the 
 with the default ``epoch_samples == n`` a pass is an epoch, and a smaller epoch continues where
 the previous one stopped instead of seeing the same first rows again. With groups, each slot
 first picks a group (a weighted draw, or the reference's fixed interleave when not shuffled) and
-then the group's next member; groups are cycled, so small groups repeat within an epoch.
+then the group's next member; groups are cycled, so small groups repeat within an epoch, except
+for an unshuffled single epoch, which is one pass visiting every sample once.
 Everything is vectorised numpy keyed by ``rng.generator(seed, stream, epoch, name)``, so any
 epoch can be planned alone, in any process, without replaying earlier ones. Resume and sharding
 are index arithmetic on the epoch's slots (``batch_bounds`` here, ``Shard.bounds`` in
@@ -16,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rng
+from .interleave import Selector
 
 
 def smallest_int(values: np.ndarray) -> np.ndarray:
@@ -48,57 +50,6 @@ def sequential_slots(n: int, epoch_samples: int, seed: int, epoch: int, shuffle:
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
-_UNIT = 1 << 33  # the interleave state in fixed point: _UNIT is 1.0
-
-
-def _interleave_grid(weights: np.ndarray) -> tuple[np.ndarray, int, list[int]]:
-    """(drawable groups, half step, edges between their intervals) of the interleave, in fixed point."""
-    drawable = np.flatnonzero(weights > 0)
-    half_step = max(1, round(float(weights[drawable].min()) / 4 * _UNIT))
-    edges = [round(float(edge) * _UNIT) for edge in np.cumsum(weights[drawable])[:-1]]
-    return drawable, half_step, edges
-
-
-def interleave(weights: np.ndarray, start: int, n: int) -> np.ndarray:
-    """Groups of slots start..start+n-1 of the reference's deterministic selector, in proportion to the weights.
-
-    Slot k's state is ``(k + 1/2) * min(w)/2 mod 1`` and picks the group whose cumulative-weight
-    interval holds it, as the reference's ``state += min(w)/2`` did. The state is exact fixed-point
-    arithmetic rather than a running float sum, so it never drifts, never lands on an interval edge
-    (where the reference let rounding decide, and picked group 0 even at weight zero), and the
-    pattern continues across epochs: ``interleave_counts`` counts any prefix without replaying it.
-    """
-    drawable, half_step, edges = _interleave_grid(weights)
-    slots = np.arange(start, start + n, dtype=np.uint64)
-    state = ((slots * np.uint64(2) + np.uint64(1)) * np.uint64(half_step)) & np.uint64(_UNIT - 1)
-    return drawable[np.searchsorted(np.asarray(edges, dtype=np.uint64), state, side="right")]
-
-
-def _floor_sum(n: int, m: int, a: int, b: int) -> int:
-    """sum(floor((a*i + b) / m) for i in range(n)) for a, b >= 0, in O(log m) steps (exact integers)."""
-    total = 0
-    while n:
-        total += (n - 1) * n // 2 * (a // m) + n * (b // m)
-        a, b = a % m, b % m
-        top = a * n + b
-        if top < m:
-            break
-        n, b, m, a = top // m, top % m, a, m
-    return total
-
-
-def interleave_counts(weights: np.ndarray, stop: int) -> np.ndarray:
-    """How often each group is picked by ``interleave`` in slots 0..stop-1, computed in closed form."""
-    drawable, half_step, edges = _interleave_grid(weights)
-    # With y = (2k+1)h: [y mod U < x] = floor(y/U) - floor((y - x)/U); the second sum is shifted
-    # by +U (and corrected by + stop) because _floor_sum needs a non-negative offset.
-    below = [0] + [_floor_sum(stop, _UNIT, 2 * half_step, half_step)
-                   - _floor_sum(stop, _UNIT, 2 * half_step, half_step - edge + _UNIT) + stop for edge in edges] + [stop]
-    counts = np.zeros(len(weights), np.int64)
-    counts[drawable] = np.diff(below)
-    return counts
-
-
 def draw_groups(weights: np.ndarray, n: int, seed: int, epoch: int) -> np.ndarray:
     """n independent group draws with probabilities `weights`, keyed by (seed, epoch)."""
     drawable = np.flatnonzero(weights > 0)
@@ -120,15 +71,21 @@ def group_members(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndar
 
 
 def stratified_slots(members: np.ndarray, counts: np.ndarray, weights: np.ndarray, epoch_samples: int, seed: int,
-                     epoch: int, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+                     epoch: int, shuffle: bool, cycle: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(sample index, group) of one epoch's slots when sampling by group (`members`, `counts` from group_members).
 
-    Shuffled: groups drawn by weight, each group consumed through its own per-epoch permutation.
-    Not shuffled: the fixed interleave continued across epochs, each group consumed in input order
-    from where the previous epochs left it.
-    Groups are cycled when drawn more often than they have members.
+    Shuffled: groups drawn by weight, each group consumed through its own per-epoch permutation
+    and cycled when drawn more often than it has members.
+    Not shuffled: the fixed interleave (``interleave.Selector``), each group in input order. With
+    `cycle` (repeat) the interleave runs on across epochs and groups cycle, each continuing where
+    the previous epochs left it; without, the epoch is one pass that takes every sample once,
+    skipping exhausted groups (cut to `epoch_samples`).
     """
     starts = np.cumsum(counts) - counts
+    if not shuffle and not cycle:
+        groups, ranks = Selector.of(weights).pass_order(counts)
+        groups, ranks = groups[:epoch_samples], ranks[:epoch_samples]
+        return members[starts[groups] + ranks], smallest_int(groups)
     if shuffle:
         members = members.copy()
         order = rng.generator(seed, rng.STREAM_ORDER, epoch, "group members")
@@ -137,8 +94,9 @@ def stratified_slots(members: np.ndarray, counts: np.ndarray, weights: np.ndarra
         groups = draw_groups(weights, epoch_samples, seed, epoch)
         consumed = np.zeros(len(counts), np.int64)
     else:
-        groups = interleave(weights, epoch * epoch_samples, epoch_samples)
-        consumed = interleave_counts(weights, epoch * epoch_samples)
+        selector = Selector.of(weights)
+        groups = selector.groups_at(epoch * epoch_samples + 1, epoch_samples)
+        consumed = selector.picks_before(epoch * epoch_samples + 1, len(counts))
     groups = smallest_int(groups)
     quota = np.bincount(groups, minlength=len(counts))
     slots_by_group = np.argsort(groups, kind="stable")

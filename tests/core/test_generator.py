@@ -85,7 +85,15 @@ def test_repeat_true_is_endless():
     assert [len(b) for b in batches[:3]] == [4, 4, 2]
 
 
-@pytest.mark.parametrize("repeat", [0, -1, 1.5, "yes"])
+def test_repeat_minus_one_is_endless_like_true():
+    endless = DataGenerator(ten_samples(), batch_size=4, shuffle=True, repeat=-1, seed=1)
+    assert endless.epochs is None and endless.total_batches is None
+    same = DataGenerator(ten_samples(), batch_size=4, shuffle=True, repeat=True, seed=1)
+    first = [b.tolist() for b in itertools.islice(endless.get_samples_numpy(structure="id"), 30)]
+    assert first == [b.tolist() for b in itertools.islice(same.get_samples_numpy(structure="id"), 30)]
+
+
+@pytest.mark.parametrize("repeat", [0, -2, 1.5, "yes"])
 def test_repeat_must_be_a_bool_or_a_positive_count(repeat):
     with pytest.raises(ValueError, match="repeat"):
         DataGenerator(ten_samples(), repeat=repeat, seed=0)
@@ -95,6 +103,63 @@ def test_max_epoch_samples_shortens_epochs_and_len():
     generator = DataGenerator(ten_samples(), batch_size=2, max_epoch_samples=5, repeat=2, seed=0)
     assert len(generator) == 3
     assert ids(generator) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def interleaved_samples() -> pd.DataFrame:
+    """Groups A, B, C and D of 7, 4, 2 and 1 samples, listed mixed; `member` numbers each group in input order."""
+    kinds = list("CABBADAAABACAB")
+    return pd.DataFrame({"kind": kinds, "member": [kinds[:i].count(k) for i, k in enumerate(kinds)],
+                         "id": np.arange(len(kinds))})
+
+
+def kinds_and_members(generator) -> tuple[str, dict]:
+    drawn = pd.DataFrame(list(generator.get_samples_numpy(batch=False, structure={"kind": "kind", "id": "id",
+                                                                                   "member": "member"})))
+    members = {kind: drawn.loc[drawn.kind == kind, "member"].tolist() for kind in "ABCD"}
+    return "".join(drawn.kind), {"ids": sorted(drawn.id.tolist()), **members}
+
+
+def test_an_unshuffled_stratified_epoch_visits_every_sample_once_interleaving_the_groups():
+    kinds, drawn = kinds_and_members(StratifiedSampler(batch_size=4, groupby="kind", seed=0).get(interleaved_samples()))
+    assert kinds == "AABBCCDAAABBAA"
+    assert drawn == {"ids": list(range(14)), "A": list(range(7)), "B": list(range(4)), "C": [0, 1], "D": [0]}
+
+
+def test_count_weighting_without_shuffle_visits_every_group():
+    generator = DataGenerator(interleaved_samples(), sampling_groupby="kind", sampling_group_weighing="count", seed=0)
+    kinds, drawn = kinds_and_members(generator)
+    assert kinds == "AAAAAAABBBBCCD" and drawn["ids"] == list(range(14))
+
+
+def test_log_weighing_without_shuffle_visits_a_single_sample_group_last():
+    generator = DataGenerator(interleaved_samples(), sampling_groupby="kind", sampling_group_weighing="log", seed=0)
+    kinds, drawn = kinds_and_members(generator)
+    assert kinds[-1] == "D" and drawn["ids"] == list(range(14))
+
+
+WEIGHINGS = ["uniform", "count", "square root", "log", "logx+1", np.sqrt, np.log1p, lambda n: n * n,
+             lambda n, key: 2.0 if key == "A" else 1.0]
+
+
+@pytest.mark.parametrize("weighing", WEIGHINGS)
+def test_every_weighing_gives_an_unshuffled_epoch_of_every_sample_once(weighing):
+    generator = DataGenerator(interleaved_samples(), sampling_groupby="kind", sampling_group_weighing=weighing, seed=0)
+    assert kinds_and_members(generator)[1]["ids"] == list(range(14))
+
+
+@pytest.mark.parametrize("weighing", WEIGHINGS)
+def test_every_weighing_draws_shuffled_epochs_from_its_weighted_groups(weighing):
+    generator = DataGenerator(interleaved_samples(), sampling_groupby="kind", sampling_group_weighing=weighing,
+                              shuffle=True, repeat=3, seed=0)
+    weighted = {kind for kind, weight in generator.group_weights.items() if weight > 0}
+    kinds = [kinds_and_members(generator)[0][epoch * 14:(epoch + 1) * 14] for epoch in range(3)]
+    assert [len(k) for k in kinds] == [14] * 3 and set("".join(kinds)) <= weighted
+
+
+def test_a_numpy_ufunc_weighing_gets_the_group_size():
+    generator = StratifiedSampler(groupby="kind", group_weighing=np.sqrt, seed=0).get(interleaved_samples())
+    assert generator.group_weights.to_dict() == pytest.approx(dict(zip("ABCD", np.sqrt([7, 4, 2, 1]) /
+                                                                        np.sqrt([7, 4, 2, 1]).sum())))
 
 
 def test_unshuffled_uniform_weighting_draws_groups_equally():

@@ -1,6 +1,5 @@
-"""The pure slot functions: permutations, group draws and interleave, epoch windows and batch bounds."""
+"""The pure slot functions: permutations, group draws, stratified epochs, epoch windows and batch bounds."""
 import numpy as np
-import pytest
 
 from brevetti_core import rng, slots
 
@@ -32,37 +31,6 @@ def test_short_shuffled_epochs_cover_each_pass_before_repeating():
     assert sorted(picked[:10]) == list(range(10))
     assert sorted(picked[10:20]) == list(range(10))
     assert np.array_equal(picked[:10], slots.permutation(10, seed=2, epoch=0))
-
-
-def test_interleave_gives_equal_groups_equal_counts():
-    picked = slots.interleave(np.full(3, 1 / 3), 0, 600)
-    assert picked[:6].tolist() == [0, 0, 1, 1, 2, 2]
-    assert np.bincount(picked, minlength=3).tolist() == [200, 200, 200]
-
-
-def test_interleave_follows_the_weights():
-    weights = np.array([0.5, 0.3, 0.2])
-    counts = np.bincount(slots.interleave(weights, 0, 10_000), minlength=3)
-    assert np.allclose(counts / 10_000, weights, atol=0.01)
-
-
-def test_interleave_never_picks_a_group_of_weight_zero():
-    picked = slots.interleave(np.array([0.0, 0.75, 0.0, 0.25]), 0, 1000)
-    assert set(picked.tolist()) == {1, 3}
-
-
-def test_interleave_continues_from_any_slot():
-    weights = np.array([0.55, 0.3, 0.15])
-    assert np.array_equal(slots.interleave(weights, 0, 1000)[700:], slots.interleave(weights, 700, 300))
-
-
-@pytest.mark.parametrize("weights", [[1, 1, 1], [10, 3, 1], [0.2, 0, 0.7, 0.1], [np.sqrt(10), np.sqrt(3), 1]])
-def test_interleave_counts_match_counting_the_picks(weights):
-    weights = np.asarray(weights, dtype=float) / np.sum(weights)
-    picked = slots.interleave(weights, 0, 5000)
-    for stop in (0, 1, 7, 999, 5000):
-        counted = np.bincount(picked[:stop], minlength=len(weights))
-        assert slots.interleave_counts(weights, stop).tolist() == counted.tolist()
 
 
 def test_group_draws_follow_the_weights_and_skip_weight_zero():
@@ -102,7 +70,7 @@ def test_shuffled_stratified_slots_cycle_each_group_through_a_permutation():
         assert sorted(cycles[0]) == np.flatnonzero(codes == group).tolist()
 
 
-def test_unshuffled_stratified_slots_consume_groups_in_input_order_across_epochs():
+def test_unshuffled_cycling_stratified_slots_consume_groups_in_input_order_across_epochs():
     codes = np.array([0, 1, 0, 1, 0, 2, 0])
     members, counts = slots.group_members(codes, 3)
     weights = np.full(3, 1 / 3)
@@ -114,6 +82,24 @@ def test_unshuffled_stratified_slots_consume_groups_in_input_order_across_epochs
     assert drawn[0] == [0, 2, 4, 6, 0, 2]
     assert drawn[1] == [1, 3] * 3
     assert drawn[2] == [5] * 6
+
+
+def test_an_unshuffled_single_pass_takes_every_sample_once_in_group_input_order():
+    codes = np.array([2, 0, 0, 1, 0, 1, 0, 0, 1, 0, 3, 0, 1, 2])
+    members, counts = slots.group_members(codes, 4)
+    index, groups = slots.stratified_slots(members, counts, np.full(4, 0.25), 14, seed=0, epoch=0, shuffle=False,
+                                           cycle=False)
+    assert "".join("ABCD"[g] for g in groups) == "AABBCCDAAABBAA"
+    assert sorted(index.tolist()) == list(range(14)) and np.array_equal(codes[index], groups)
+    assert index[groups == 0].tolist() == np.flatnonzero(codes == 0).tolist()
+
+
+def test_a_short_single_pass_is_the_start_of_the_whole_pass():
+    codes = np.array([0, 1, 0, 1, 0, 2, 0])
+    members, counts = slots.group_members(codes, 3)
+    whole, _ = slots.stratified_slots(members, counts, np.full(3, 1 / 3), 7, 0, 0, shuffle=False, cycle=False)
+    short, _ = slots.stratified_slots(members, counts, np.full(3, 1 / 3), 4, 0, 0, shuffle=False, cycle=False)
+    assert short.tolist() == whole[:4].tolist()
 
 
 def test_the_last_batch_of_an_epoch_is_partial():
