@@ -11,15 +11,17 @@ where S3 defines it as the MD5 of the content); a multipart ETag (``<hex>-<parts
 missing one (local disk, memory) is replaced by the MD5 of the content, read in a thread pool.
 
 Hidden files and folders (a path part starting with ``.``) are never samples; they hold the
-platform's metadata such as ``.annotations/``.
+platform's metadata such as ``.annotations/``. Local entries that are not regular files (FIFOs,
+sockets, devices, dangling symlinks, symlinks to folders) are left out of listings and reported
+in one warning: reading a FIFO would wait forever, and one dangling link aborted the whole listing.
 """
 from __future__ import annotations
 
 import hashlib
-import io as _io
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .image.decode import DecodeOptions, ImageDecodeError, verify_image
 from .io_tools import IoTools, io_tools, protocol_of, s3_endpoint
 
 log = logging.getLogger(__name__)
@@ -65,12 +68,47 @@ def list_files(root: str, io: IoTools = io_tools) -> pd.DataFrame:
     if protocol_of(root) == "file" and not os.path.isdir(root):
         raise FileNotFoundError(f"dataset location is a file, not a folder: {root}")
     found = io.find(root, detail=True)
+    if protocol_of(root) == "file":
+        found = _regular_files(root, found)
     paths = pd.Series(list(found), dtype="str").sort_values(ignore_index=True)
     etags = [found[p].get("ETag") for p in paths]
     relpaths = paths.str.slice(len(root) + 1)
     if os.sep != "/" and protocol_of(root) == "file":
         relpaths = relpaths.str.replace(os.sep, "/", regex=False)
     return pd.DataFrame({"path": paths, "relpath": relpaths, "listing_etag": pd.Series(etags, dtype=object)})
+
+
+def _regular_files(root: str, found: dict[str, dict]) -> dict[str, dict]:
+    """The entries of a local listing that are regular files (or symlinks to one); the others are logged."""
+    regular, left_out = {}, []
+    for path, info in found.items():
+        kind = None if info.get("type") == "file" and not info.get("islink") else _irregular_kind(path)
+        if kind is None:
+            regular[path] = info
+        else:
+            left_out.append(f"{os.path.relpath(path, root)} ({kind})")
+    if left_out:
+        left_out.sort()
+        log.warning("Skipped %d entries under %s that are not regular files (e.g. %s)",
+                    len(left_out), root, ", ".join(left_out[:3]))
+    return regular
+
+
+def _irregular_kind(path: str) -> str | None:
+    """What the local entry at `path` is when it is not a regular file once symlinks are followed, else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return "a dangling symlink" if os.path.islink(path) else f"unreadable: {error.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a symlink to a folder" if stat.S_ISDIR(mode) else "not a regular file"
 
 
 def split_folder(relpaths: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -200,18 +238,20 @@ def image_samples(root: str, files: pd.DataFrame, *, sample_filter: str | Iterab
     return table, skipped.reset_index(drop=True)
 
 
-def unreadable_images(paths: Sequence[str], io: IoTools = io_tools) -> pd.DataFrame:
-    """The files among `paths` that cannot be decoded as images, with the reason (columns `path`, `error`)."""
-    from PIL import Image, UnidentifiedImageError
+def unreadable_images(paths: Sequence[str], io: IoTools = io_tools,
+                      options: DecodeOptions | None = None) -> pd.DataFrame:
+    """The files among `paths` that cannot be decoded as images under `options`, with the reason.
+
+    Returns columns `path` and `error` (the reason `ImageDecodeError` gives, e.g. an empty file, an
+    unrecognised format, a truncated file or one over the pixel limit).
+    """
+    options = options or DecodeOptions()
 
     def problem(path: str) -> str | None:
         try:
-            with Image.open(_io.BytesIO(io.read_file(path))) as image:
-                image.load()
-        except UnidentifiedImageError:
-            return "not a recognised image format"
-        except Exception as error:  # noqa: BLE001 - any decoding failure is the answer we report
-            return f"{type(error).__name__}: {error}"
+            verify_image(io.read_file(path), path, options)
+        except ImageDecodeError as error:
+            return error.reason
         return None
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -111,8 +111,8 @@ class SourceImage:
         self.image, self.path = image, path
         width, height = _stored_size(image)
         if options.max_pixels is not None and width * height > options.max_pixels:
-            raise ImageDecodeError(path, f"{width}x{height} is {width * height / 1e6:.1f} megapixels, more than "
-                                         f"max_pixels={options.max_pixels} ({options.max_pixels / 1e6:.1f} MP); "
+            raise ImageDecodeError(path, f"{width}x{height} is {width * height:,} pixels, more than "
+                                         f"max_pixels={options.max_pixels}; "
                                          f"raise ImagePipeline(max_pixels=...) (the image settings' "
                                          f"'max_pixels') to decode it")
         # Pillow turns TIFFs upright itself while loading: their tag is needed even to keep stored pixels.
