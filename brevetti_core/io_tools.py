@@ -5,9 +5,14 @@ local disk (``set_cache_root``); the cache is fsspec's ``filecache``, which reva
 cached file against the remote ETag (``ukey``) before serving it, so a changed object is
 downloaded again. The S3 endpoint comes from ``BREVETTI_S3_ENDPOINT`` or the standard
 ``AWS_ENDPOINT_URL``; credentials from the usual AWS variables.
+
+On S3, the first use of a bucket checks it (one listing request), and failures of the storage itself
+(a missing bucket, refused credentials, an endpoint that cannot be reached) raise ``StorageError``
+naming the bucket, the endpoint and the fix; transient failures are retried first (``storage_errors``).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import posixpath
@@ -18,6 +23,8 @@ from pathlib import Path
 
 import fsspec
 from fsspec.core import split_protocol
+
+from .storage_errors import StorageError, denied, error_code, s3_attempts, s3_retry_options, translate
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,11 @@ def is_remote(path: str | os.PathLike) -> bool:
     return protocol_of(path) in REMOTE_PROTOCOLS
 
 
+def bucket_of(path: str) -> str:
+    """The bucket of an s3:// URI."""
+    return split_protocol(path)[1].lstrip("/").split("/", 1)[0]
+
+
 def join(base: str | os.PathLike, *parts: str) -> str:
     """Join path parts with '/' for URLs and os.path for local paths."""
     base = str(base)
@@ -53,6 +65,7 @@ class IoTools:
 
     def __init__(self, cache_root: str | os.PathLike | None = None):
         self._filesystems: dict[tuple, fsspec.AbstractFileSystem] = {}
+        self._checked_buckets: set[tuple] = set()
         self._lock = threading.Lock()
         self.cache_root: str | None = None
         self.set_cache_root(cache_root)
@@ -63,29 +76,78 @@ class IoTools:
         return {"cache_root": self.cache_root}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["cache_root"])
+        IoTools.__init__(self, state["cache_root"])
 
     # -- routing -------------------------------------------------------------------------------
     def filesystem(self, path: str | os.PathLike) -> tuple[fsspec.AbstractFileSystem, str]:
-        """The filesystem serving `path` and the path as that filesystem names it."""
+        """The filesystem serving `path` and the path as that filesystem names it (S3 buckets checked on first use)."""
         path = str(path)
         protocol = protocol_of(path)
-        options: dict = {}
+        key: tuple = (protocol,)
         if protocol == "s3":
-            endpoint = s3_endpoint()
-            if endpoint:
-                options["client_kwargs"] = {"endpoint_url": endpoint}
-            # Listings must reflect writes made by other clients (other jobs, the platform).
-            options["use_listings_cache"] = False
-        key = (protocol, tuple(sorted((k, repr(v)) for k, v in options.items())))
+            key = (protocol, s3_endpoint(), s3_attempts())
         with self._lock:
             fs = self._filesystems.get(key)
             if fs is None:
-                fs = fsspec.filesystem(protocol, skip_instance_cache=True, **options)
+                fs = self._new_filesystem(protocol)
                 self._filesystems[key] = fs
+        if protocol == "s3":
+            self._check_bucket(fs, key, path)
         return fs, fs._strip_protocol(path) if protocol != "file" else os.path.abspath(path)
 
+    @staticmethod
+    def _new_filesystem(protocol: str) -> fsspec.AbstractFileSystem:
+        if protocol != "s3":
+            return fsspec.filesystem(protocol, skip_instance_cache=True)
+        options: dict = s3_retry_options(s3_attempts())
+        endpoint = s3_endpoint()
+        if endpoint:
+            options["client_kwargs"] = {"endpoint_url": endpoint}
+        # Listings must reflect writes made by other clients (other jobs, the platform).
+        fs = fsspec.filesystem("s3", skip_instance_cache=True, use_listings_cache=False, **options)
+        fs.retries = 1  # botocore retries (storage_errors); s3fs's loop on top would multiply the attempts
+        return fs
+
+    def _check_bucket(self, fs: fsspec.AbstractFileSystem, key: tuple, path: str) -> None:
+        """Raise StorageError when the bucket of `path` is missing, refuses the credentials or cannot be reached.
+
+        Asked once per bucket (one listing of at most one key). A bucket that forbids listing may still
+        serve its keys, so "access denied" here is not an error: the requests themselves will tell.
+        """
+        bucket = bucket_of(path)
+        if not bucket or (key, bucket) in self._checked_buckets:
+            return
+        try:
+            fs.call_s3("list_objects_v2", Bucket=bucket, MaxKeys=1)
+        except Exception as error:
+            problem = translate(error, bucket, path, s3_endpoint())
+            if problem is not None and error_code(error) != "AccessDenied":
+                raise problem from error
+            if not isinstance(error, PermissionError):
+                raise
+        self._checked_buckets.add((key, bucket))
+
+    @contextlib.contextmanager
+    def _storage_errors(self, path: str | os.PathLike) -> Iterator[None]:
+        """S3 failures of the storage itself as StorageError; a missing key stays a FileNotFoundError."""
+        if protocol_of(path) != "s3":
+            yield
+            return
+        try:
+            yield
+        except StorageError:
+            raise
+        except Exception as error:
+            bucket = bucket_of(str(path))
+            problem = translate(error, bucket, str(path), s3_endpoint())
+            if problem is None and isinstance(error, PermissionError):
+                problem = denied(bucket, str(path), s3_endpoint())
+            if problem is None:
+                raise
+            raise problem from error
+
     def _cached_filesystem(self, path: str) -> tuple[fsspec.AbstractFileSystem, str]:
+        assert self.cache_root is not None, "read_file decides on caching only when a cache root is set"
         fs, fs_path = self.filesystem(path)
         with self._lock:
             cache = self._cache_filesystems.get(id(fs))
@@ -117,38 +179,44 @@ class IoTools:
         use_cache = self.cache_root is not None and is_remote(path) and cache is not False
         fs, fs_path = self._cached_filesystem(path) if use_cache else self.filesystem(path)
         try:
-            with fs.open(fs_path, "rb") as f:
+            with self._storage_errors(path), fs.open(fs_path, "rb") as f:
                 return f.read()
         except FileNotFoundError:
             raise FileNotFoundError(f"no such file: {path}") from None
 
     def exists(self, path: str | os.PathLike) -> bool:
         fs, fs_path = self.filesystem(path)
-        return fs.exists(fs_path)
+        with self._storage_errors(path):
+            return fs.exists(fs_path)
 
     def isfile(self, path: str | os.PathLike) -> bool:
         fs, fs_path = self.filesystem(path)
-        return fs.isfile(fs_path)
+        with self._storage_errors(path):
+            return fs.isfile(fs_path)
 
     def info(self, path: str | os.PathLike) -> dict:
         fs, fs_path = self.filesystem(path)
-        return fs.info(fs_path)
+        with self._storage_errors(path):
+            return fs.info(fs_path)
 
     def ls(self, path: str | os.PathLike) -> list[str]:
         """Full paths (with protocol) of the entries directly in folder `path`, sorted."""
         fs, fs_path = self.filesystem(path)
-        return sorted(self._unstrip(path, p) for p in fs.ls(fs_path, detail=False))
+        with self._storage_errors(path):
+            return sorted(self._unstrip(path, p) for p in fs.ls(fs_path, detail=False))
 
     def walk(self, path: str | os.PathLike) -> Iterator[tuple[str, list[str], list[str]]]:
         """os.walk-style (folder, subfolders, files) over `path`, folders with their protocol."""
         fs, fs_path = self.filesystem(path)
-        for folder, dirs, files in fs.walk(fs_path):
-            yield self._unstrip(path, folder), sorted(dirs), sorted(files)
+        with self._storage_errors(path):
+            for folder, dirs, files in fs.walk(fs_path):
+                yield self._unstrip(path, folder), sorted(dirs), sorted(files)
 
     def find(self, path: str | os.PathLike, detail: bool = False):
         """Every file below `path`: full paths, or {path: info} with `detail`."""
         fs, fs_path = self.filesystem(path)
-        found = fs.find(fs_path, detail=detail)
+        with self._storage_errors(path):
+            found = fs.find(fs_path, detail=detail)
         if detail:
             return {self._unstrip(path, p): info for p, info in found.items()}
         return [self._unstrip(path, p) for p in found]
@@ -173,11 +241,13 @@ class IoTools:
             _atomic_local_write(os.path.abspath(path), data)
             return
         fs, fs_path = self.filesystem(path)
-        fs.pipe_file(fs_path, data)
+        with self._storage_errors(path):
+            fs.pipe_file(fs_path, data)
 
     def make_dirs(self, path: str | os.PathLike) -> None:
         fs, fs_path = self.filesystem(path)
-        fs.makedirs(fs_path, exist_ok=True)
+        with self._storage_errors(path):
+            fs.makedirs(fs_path, exist_ok=True)
 
     def copy(self, src: str | os.PathLike, dst: str | os.PathLike) -> None:
         """Copy a file or a folder tree; across filesystems the bytes pass through this process."""
@@ -191,7 +261,8 @@ class IoTools:
 
     def remove(self, path: str | os.PathLike, recursive: bool = False) -> None:
         fs, fs_path = self.filesystem(path)
-        fs.rm(fs_path, recursive=recursive)
+        with self._storage_errors(path):
+            fs.rm(fs_path, recursive=recursive)
 
 
 def _atomic_local_write(path: str, data: bytes) -> None:

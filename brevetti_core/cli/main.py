@@ -2,8 +2,9 @@
 
 Every module in this package that defines ``register(subparsers)`` adds a subcommand, and so does
 every ``register`` function of the ``brevetti.commands`` entry-point group (``brevetti demo``
-comes from the demo package that way); the subcommand's parser sets ``func(args) -> int``. Errors a user can fix exit with status 2 and a
-one-line message, no traceback.
+comes from the demo package that way); the subcommand's parser sets ``func(args) -> int``. Errors a user can fix
+(bad input, missing files, and storage that cannot be used: a missing bucket, refused credentials, an endpoint that
+cannot be reached) exit with status 2 and a one-line message, no traceback.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sys
 from importlib.metadata import entry_points
 
 from .. import cli
-
+from ..storage_errors import StorageError
 
 COMMANDS_GROUP = "brevetti.commands"
 
@@ -25,7 +26,8 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brevetti", description="Reproducible vision training jobs in PyTorch or TensorFlow.")
+    parser = argparse.ArgumentParser(prog="brevetti",
+                                     description="Reproducible vision training jobs in PyTorch or TensorFlow.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module_info in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
@@ -45,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not getattr(args, "accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s:%(name)s:%(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s:%(name)s:%(message)s")
     try:
         return int(args.func(args) or 0)
-    except (UsageError, FileNotFoundError, ValueError, PermissionError) as error:
+    except (UsageError, FileNotFoundError, ValueError, PermissionError, StorageError) as error:
         print(f"brevetti {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
