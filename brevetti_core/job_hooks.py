@@ -2,8 +2,10 @@
 
 A hook is a callable ``hook(job, event)``; ``event`` is ``"started"`` (storage is ready, output.json
 written, ``run()`` not called yet) or the job's final status, one of ``"completed"``, ``"failed"``,
-``"interrupted"`` (status.json and output.json already written). Hooks live in one process-wide
-registry and run in registration order::
+``"interrupted"`` (status.json and output.json already written). A hook registered with
+``events=(..., "epoch")`` also sees each epoch the job's remote monitor records, as
+``hook(job, "epoch", epoch=<int>, logs=<dict>)`` (progress.jsonl already written). Hooks live in one
+process-wide registry and run in registration order::
 
     from brevetti_core import job_hooks
 
@@ -17,7 +19,8 @@ registry and run in registration order::
 A hook may also be registered as a ``"package.module:function"`` reference, imported when an event
 first needs it: this is how the job report is registered (as ``"report"``, below), so that
 ``import brevetti_core.job`` loads neither the report nor Pillow, yet every ``Job`` subclass writes
-``artifacts/report.html`` when it ends. Tracking integrations register the same way.
+``artifacts/report.html`` when it ends. Tracking (MLflow, TensorBoard: ``brevetti_core.tracking``) registers
+the same way, as ``"tracking"``, for every event including epochs.
 
 A hook that raises (or whose reference cannot be imported) is logged with its name and traceback and
 the remaining hooks still run: a hook never fails a job, hides the job's own error, or undoes output
@@ -27,21 +30,26 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-Hook = Callable[[Any, str], None]
+Hook = Callable[..., None]
+"""`hook(job, event)`; hooks registered for epochs take `hook(job, event, **details)`."""
 
 START_EVENT = "started"
 END_EVENTS = ("completed", "failed", "interrupted")
+EPOCH_EVENT = "epoch"
+LIFECYCLE_EVENTS = (START_EVENT, *END_EVENTS)
+"""What a hook sees unless registered with `events`: a job's start and end."""
+EVENTS = (*LIFECYCLE_EVENTS, EPOCH_EVENT)
 
-_hooks: dict[str, Hook | str] = {}
+_hooks: dict[str, tuple[Hook | str, frozenset[str]]] = {}
 
 
-def register(hook: Hook | str, name: str | None = None) -> Hook | str:
-    """Run `hook(job, event)` on every job event from now on; returns `hook` (so it works as a decorator).
+def register(hook: Hook | str, name: str | None = None, events: Iterable[str] = LIFECYCLE_EVENTS) -> Hook | str:
+    """Run `hook(job, event, **details)` on the job `events` from now on; returns `hook` (so it works as a decorator).
 
     `name` defaults to the hook's qualified name (or the reference string); registering a name again
     replaces that hook in its place.
@@ -50,7 +58,11 @@ def register(hook: Hook | str, name: str | None = None) -> Hook | str:
         _split_reference(hook)
     elif not callable(hook):
         raise TypeError(f"a job hook must be callable or a 'module:function' reference, got {hook!r}")
-    _hooks[name or _default_name(hook)] = hook
+    events = frozenset([events] if isinstance(events, str) else events)
+    unknown = sorted(events - set(EVENTS))
+    if unknown:
+        raise ValueError(f"job hook {name or _default_name(hook)!r}: unknown events {unknown}; known: {EVENTS}")
+    _hooks[name or _default_name(hook)] = (hook, events)
     return hook
 
 
@@ -58,7 +70,7 @@ def unregister(name: str) -> Hook | str:
     """Remove the hook registered as `name`; returns it."""
     if name not in _hooks:
         raise KeyError(f"no job hook named {name!r}; registered: {', '.join(_hooks) or 'none'}")
-    return _hooks.pop(name)
+    return _hooks.pop(name)[0]
 
 
 def registered() -> list[str]:
@@ -66,13 +78,15 @@ def registered() -> list[str]:
     return list(_hooks)
 
 
-def fire(job: Any, event: str) -> None:
-    """Run every registered hook on `event` of `job`; a failing hook is logged, never raised."""
-    if event != START_EVENT and event not in END_EVENTS:
-        raise ValueError(f"unknown job event {event!r}; expected {START_EVENT!r} or one of {END_EVENTS}")
-    for name, hook in list(_hooks.items()):
+def fire(job: Any, event: str, **details: Any) -> None:
+    """Run the hooks registered for `event` as `hook(job, event, **details)`; a failing hook is logged, never raised."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown job event {event!r}; expected one of {EVENTS}")
+    for name, (hook, events) in list(_hooks.items()):
+        if event not in events:
+            continue
         try:
-            _resolve(hook)(job, event)
+            _resolve(hook)(job, event, **details)
         except Exception:
             log.exception("Job hook %r failed on %s of job %s", name, event, getattr(job, "id", job))
 
@@ -102,3 +116,5 @@ def _resolve(hook: Hook | str) -> Hook:
 
 # The job report, written on every end of every job; imported only when a job first ends.
 register("brevetti_core.report:report_hook", name="report")
+# MLflow runs and TensorBoard logs (when configured); after the report, so that report.html is uploaded too.
+register("brevetti_core.tracking:tracking_hook", name="tracking", events=EVENTS)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
+from . import job_hooks
 from .io_tools import IoTools, io_tools, protocol_of
 from .output import dumps, masked
 
@@ -23,14 +24,16 @@ class RemoteMonitor:
     The POST sends the record as the form field ``data`` (the platform's format) with a timeout.
     A failed POST is logged once as a warning (later failures at debug level) and never raised,
     so a flaky network cannot stop training; the progress file is written either way.
+    With `job`, each record then fires that job's "epoch" hooks (tracking: MLflow, TensorBoard).
     """
 
     def __init__(self, progress_path: str, url: str | None = None, *, io: IoTools = io_tools,
-                 secret: str | None = None, timeout: float = 10.0):
+                 secret: str | None = None, timeout: float = 10.0, job: Any = None):
         self.progress_path = progress_path
         self.url = url
         self.io = io
         self.timeout = timeout
+        self.job = job
         self._secret = secret
         self._warned = False
 
@@ -41,6 +44,8 @@ class RemoteMonitor:
         self._append(line)
         if self.url:
             self._post(line)
+        if self.job is not None:
+            job_hooks.fire(self.job, job_hooks.EPOCH_EVENT, epoch=int(epoch), logs=logs or {})
 
     def _append(self, line: str) -> None:
         if protocol_of(self.progress_path) == "file":
