@@ -13,7 +13,8 @@ its own source machinery; here it is one merge.
 """
 from .argv import Override, parse_argv
 from .errors import SettingsError
+from .help import settings_help
 from .job_settings import JobSettings
 from .layering import load_settings
 
-__all__ = ["JobSettings", "Override", "SettingsError", "load_settings", "parse_argv"]
+__all__ = ["JobSettings", "Override", "SettingsError", "load_settings", "parse_argv", "settings_help"]

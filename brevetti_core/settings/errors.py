@@ -29,4 +29,7 @@ def describe(error: ErrorDetails, path: str, source: str) -> str:
     got = error.get("input")
     if expected:
         return f"setting '{path}' expects {expected}, got {got!r} (from {source})"
+    if error["type"] == "value_error":
+        # A validator's own message already says what is wrong and what would be right.
+        return f"setting '{path}' is invalid: {error['ctx']['error']} (from {source})"
     return f"setting '{path}' is invalid: {error['msg']}, got {got!r} (from {source})"
