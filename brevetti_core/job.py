@@ -2,7 +2,10 @@
 
 ``Job.init()`` finds the job definition (see ``jobstore``), layers its settings under the command
 line, and ``job.start()`` runs ``run()`` with a temp folder and the job's artifacts folder at hand.
-Status lives in ``artifacts/status.json``: running, then completed, failed or interrupted.
+Status lives in ``artifacts/status.json``: running, then completed, failed or interrupted (Ctrl-C or SIGTERM).
+While running it carries the host, pid and a heartbeat, so that readers (`read_status`, ``brevetti job
+list/show``, the report) show a job whose process died without a word (SIGKILL, a lost machine) as
+``lost`` (see ``liveness``); output.json is rewritten after every epoch the remote monitor records.
 
 Each job reads and writes its files through its own ``job.io`` (an ``IoTools``, so settings such as
 its cache root stay with the job); the module-level ``io_tools`` is for code without a job.
@@ -23,21 +26,33 @@ import posixpath
 import re
 import shutil
 import sys
-import tempfile
 import uuid
 import weakref
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import job_hooks, jobstore, rng
 from .dataset import Dataset
+from .interrupts import interruption_cause, interrupts_deferred, terminate_as_interrupt
 from .io_tools import IoTools, is_remote, join, protocol_of
+from .liveness import Heartbeat, heartbeat_seconds, this_process, utc_now
 from .monitor import RemoteMonitor
-from .output import build_output, dumps, environment, json_value, masked
-from .settings import JobSettings, load_settings, parse_argv
+from .output import build_output, dumps, environment, json_value
+from .redaction import redact_text, redact_url
+from .settings import JobSettings, load_settings, parse_argv, settings_help
+from .temp_folder import make_temp_folder, remove_stale_temp_folders
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +76,8 @@ class Job(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), description="Job id; names its folder under the data root")
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()),
+                    description="Job id; names its folder under the data root")
     name: str = Field(default="", description="Human-readable job name")
     run_id: str = Field(default_factory=lambda: datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
     settings: JobSettings = Field(default_factory=JobSettings)
@@ -82,6 +98,8 @@ class Job(BaseModel):
     _environment: dict = PrivateAttr(default_factory=dict)
     _seed_mark: int = PrivateAttr(default_factory=rng.ledger_mark)
     _io: IoTools = PrivateAttr(default_factory=IoTools)
+    _progress: dict = PrivateAttr(default_factory=lambda: {"epochs_completed": 0, "last_epoch": None})
+    _heartbeat: Heartbeat | None = PrivateAttr(None)
 
     @model_validator(mode="before")
     @classmethod
@@ -115,7 +133,10 @@ class Job(BaseModel):
         `temp_dir` is a folder of yours to use as the temp folder (kept after the job). `io` is the
         job's file access, used for all of its files (default: a new `IoTools` of its own).
         """
-        job_args, overrides = parse_argv(_script_argv() if argv is None else argv)
+        argv = _script_argv() if argv is None else list(argv)
+        if "--help" in argv or "-h" in argv:
+            cls._print_help()
+        job_args, overrides = parse_argv(argv)
         job_id = job_id or job_args.get("job_id")
         api_key = api_key or job_args.get("api_key")
         info_file = info_file or job_args.get("info_file")
@@ -136,9 +157,7 @@ class Job(BaseModel):
             definition = {"id": str(uuid.uuid4()), "name": f"{cls.__name__} (local)", "settings": {}, "datasets": []}
             source = jobstore.definition_path(definition["id"], root)
 
-        settings_cls = cls.model_fields["settings"].annotation
-        if not (isinstance(settings_cls, type) and issubclass(settings_cls, JobSettings)):
-            raise TypeError(f"{cls.__name__}.settings must be annotated with a JobSettings subclass, got {settings_cls!r}")
+        settings_cls = cls._settings_class()
         layers = [(definition.get("settings"), source)]
         given_settings = kw.pop("settings", None)
         if isinstance(given_settings, BaseModel):
@@ -161,6 +180,20 @@ class Job(BaseModel):
             log.info("Created local job %s at %s", job.id, job.job_dir)
         log.info("%s %s initialized", cls.__name__, job.id)
         return job
+
+    @classmethod
+    def _print_help(cls) -> None:
+        """Print the job's settings (names, types, defaults, descriptions) and exit 0; no job is created."""
+        sys.stdout.write(settings_help(cls._settings_class(), _script_name(cls.__name__), cls.__name__))
+        raise SystemExit(0)
+
+    @classmethod
+    def _settings_class(cls) -> type[JobSettings]:
+        settings_cls = cls.model_fields["settings"].annotation
+        if not (isinstance(settings_cls, type) and issubclass(settings_cls, JobSettings)):
+            raise TypeError(f"{cls.__name__}.settings must be annotated with a JobSettings subclass, "
+                            f"got {settings_cls!r}")
+        return settings_cls
 
     @classmethod
     def _from_definition(cls, definition: dict, source: str) -> Job:
@@ -202,31 +235,37 @@ class Job(BaseModel):
         """`<data root>/<id>`: the job's folder (local path or s3:// URI)."""
         return self._job_dir
 
+    def read_status(self) -> dict | None:
+        """This job's status record as readers see it ("lost" when its process is gone); None before any start."""
+        return jobstore.read_status(self.job_dir, self.io)
+
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, complete: bool = True) -> Any:
         """Set up storage, write output.json, call `run()`, then `complete_job(<run's result>)` if `complete`.
 
-        Returns what `run()` returned. On an exception the status becomes "failed" (KeyboardInterrupt:
-        "interrupted"), output.json is rewritten, the job hooks run and the exception propagates.
+        Returns what `run()` returned. On an exception the status becomes "failed" (KeyboardInterrupt,
+        Ctrl-C or SIGTERM: "interrupted"), output.json is rewritten, the temp folder removed, the job
+        hooks run and the exception propagates (SIGTERM as `JobInterrupted`, a KeyboardInterrupt).
         """
         if self._completed:
             raise RuntimeError(f"job {self.id} is already completed; call {type(self).__name__}.init() for a new run")
         self._started = True
         self._environment = environment(type(self))
-        self._make_temp_dir()
-        self._write_status("running")
-        self.upload_job_output()
-        try:
-            job_hooks.fire(self, job_hooks.START_EVENT)
-            result = self.run()
-            if complete:
-                self.complete_job(result)
-        except KeyboardInterrupt:
-            self._stop("interrupted", None)
-            raise
-        except BaseException as error:
-            self._stop("failed", error)
-            raise
+        with terminate_as_interrupt():
+            try:
+                self._make_temp_dir()
+                self._write_status("running")
+                self.upload_job_output()
+                job_hooks.fire(self, job_hooks.START_EVENT)
+                result = self.run()
+                if complete:
+                    self.complete_job(result)
+            except KeyboardInterrupt as interruption:
+                self._stop("interrupted", interruption)
+                raise
+            except BaseException as error:
+                self._stop("failed", error)
+                raise
         return result
 
     def run(self) -> str | None:
@@ -260,7 +299,11 @@ class Job(BaseModel):
 
     # -- storage ---------------------------------------------------------------------------------
     def artifact_path(self, *parts: str, dir: bool = False) -> str:
-        """`<job folder>/artifacts/<parts>`; creates the folder (`dir=True`) or the parent folder (local roots)."""
+        """`<job folder>/artifacts/<parts>`; creates the folder (`dir=True`) or the parent folder (local roots).
+
+        Parts that leave the artifacts folder are refused: ``..``, absolute parts, and (local roots) symlinks
+        inside the folder that point out of it.
+        """
         self._require_started("artifact_path")
         return _prepare(join(self.job_dir, "artifacts"), parts, dir, "artifact_path")
 
@@ -289,23 +332,33 @@ class Job(BaseModel):
         """Write output.json to the artifacts in one atomic step; returns 'artifacts/output.json'."""
         self._require_started("upload_job_output")
         path = self.artifact_path(OUTPUT_FILE)
-        record = build_output(self, self._metrics, self._environment)
-        log.info("Uploading %s to %s", OUTPUT_FILE, path)
-        self.io.write_file(path, dumps(record, self._secret(), indent=2))
+        record = build_output(self, self._metrics, self._environment, self._progress, self._secret())
+        log.debug("Uploading %s to %s", OUTPUT_FILE, path)
+        self.io.write_file(path, dumps(record, indent=2))
         return f"artifacts/{OUTPUT_FILE}"
 
     def get_remote_monitor(self) -> RemoteMonitor:
-        """A monitor writing artifacts/progress.jsonl, POSTing to host_name + remote_url when that is set."""
+        """A monitor writing artifacts/progress.jsonl (and output.json, after each epoch), POSTing to
+        host_name + remote_url when that is set."""
         self._require_started("get_remote_monitor")
         url = _url(self.host_name, self.remote_url) if self.remote_url else None
-        return RemoteMonitor(self.artifact_path("progress.jsonl"), url, io=self.io, secret=self._secret())
+        return JobMonitor(self, self.artifact_path("progress.jsonl"), url)
+
+    def record_epoch(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Count a completed epoch and rewrite output.json with it (the job's monitor calls this after each epoch).
+
+        So a job killed outright (SIGKILL) loses at most the epoch it was in.
+        """
+        self._require_started("record_epoch")
+        self._progress = {"epochs_completed": self._progress["epochs_completed"] + 1,
+                          "last_epoch": json_value({"epoch": int(epoch), **(logs or {})})}
+        self.upload_job_output()
 
     # -- internals -------------------------------------------------------------------------------
     def __repr_args__(self):
-        # URLs in the definition may carry the api key (as platform URLs do).
-        secret = self._secret()
+        # URLs in the definition may carry credentials (as platform URLs do).
         for name, value in super().__repr_args__():
-            yield name, masked(value, secret) if isinstance(value, str) else value
+            yield name, redact_text(value) if isinstance(value, str) else value
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
@@ -324,7 +377,8 @@ class Job(BaseModel):
             self._temp_dir = os.path.abspath(given)
             os.makedirs(self._temp_dir, exist_ok=True)
             return
-        self._temp_dir = tempfile.mkdtemp(prefix=f"brevetti-job-{self.id}-")
+        remove_stale_temp_folders()
+        self._temp_dir = make_temp_folder(self.id)
         # Also removed when the job object is collected or the interpreter exits without completion.
         self._temp_cleanup = weakref.finalize(self, shutil.rmtree, self._temp_dir, True)
 
@@ -335,16 +389,37 @@ class Job(BaseModel):
             self._temp_dir = None
 
     def _write_status(self, status: str, error: BaseException | None = None) -> None:
-        record = {"status": status, "job_id": self.id, "run_id": self.run_id,
-                  "time": datetime.datetime.now(datetime.timezone.utc).isoformat()}
-        if error is not None:
-            record["error"] = f"{type(error).__name__}: {error}"
-        self.io.write_file(jobstore.status_path(self.job_dir), dumps(record, self._secret(), indent=2))
+        """Write status.json; "running" starts the heartbeat, and every write stops the previous one first."""
+        record = {"status": status, "job_id": self.id, "run_id": self.run_id, "time": utc_now(), **this_process()}
+        if isinstance(error, KeyboardInterrupt):
+            record["interrupted_by"] = interruption_cause(error)
+        elif error is not None:
+            record["error"] = redact_text(f"{type(error).__name__}: {error}", self._secret())
+        if self._heartbeat is not None:
+            self._heartbeat.stop()  # no beat lands after this, so the record written below has the last word
+            self._heartbeat = None
+        path = jobstore.status_path(self.job_dir)
+        if status == "running":
+            seconds = heartbeat_seconds()
+            record.update(heartbeat=record["time"], heartbeat_seconds=seconds)
+            self._heartbeat = Heartbeat(lambda: self.io.write_file(path, dumps({**record, "heartbeat": utc_now()},
+                                                                               indent=2)),
+                                        seconds, name=f"heartbeat of job {self.id}")
+        self.io.write_file(path, dumps(record, indent=2))
+        if self._heartbeat is not None:
+            self._heartbeat.start()
 
-    def _stop(self, status: str, error: BaseException | None) -> None:
-        log.warning("Job %s %s", self.id, status)
-        self._write_status(status, error)
-        self.upload_job_output()
+    def _stop(self, status: str, error: BaseException) -> None:
+        """End the job as `status` (failed, interrupted): status, output, temp folder, hooks; never hides `error`."""
+        if self._completed:
+            return  # interrupted while its completion hooks ran: it stays completed
+        cause = f" ({interruption_cause(error)})" if isinstance(error, KeyboardInterrupt) else ""
+        log.warning("Job %s %s%s", self.id, status, cause)
+        for what, write in (("status", lambda: self._write_status(status, error)), ("output", self.upload_job_output)):
+            try:
+                write()
+            except Exception as problem:  # the job's own error is what propagates; readers will see it as lost
+                log.error("Job %s: could not record its %s %s: %s", self.id, status, what, problem)
         self._remove_temp_dir()
         job_hooks.fire(self, status)
 
@@ -371,17 +446,17 @@ class Job(BaseModel):
     def _notify_completion(self) -> None:
         import requests
 
-        url = _url(self.host_name, self.complete_url) + quote(self.model_path or "")
+        url = _url(self.host_name, self.complete_url or "") + quote(self.model_path or "")
         try:
             response = requests.post(url, timeout=30)
             response.raise_for_status()
-            log.info("Platform notified of completion: %s", masked(url, self._secret()))
+            log.info("Platform notified of completion: %s", redact_url(url))
         except (requests.RequestException, ValueError) as error:
-            log.warning("%s", masked(f"could not notify completion at {url}: {error}", self._secret()))
+            log.warning("%s", redact_text(f"could not notify completion at {url}: {error}", self._secret()))
 
 
 def _prepare(base: str, parts: tuple, make_dir: bool, what: str) -> str:
-    """`base` joined with `parts`, refusing parts that leave `base`; local folders are created."""
+    """`base` joined with `parts`, refusing parts that leave `base` (symlinks included); local folders are created."""
     segments: list[str] = []
     for part in parts:
         text = os.fspath(part)
@@ -393,6 +468,10 @@ def _prepare(base: str, parts: tuple, make_dir: bool, what: str) -> str:
         segments += pieces
     path = join(base, *segments)
     if protocol_of(path) == "file":
+        folder, target = os.path.realpath(base), os.path.realpath(path)
+        if os.path.commonpath([folder, target]) != folder:
+            raise ValueError(f"{what}: {path} resolves to {target}, outside {base} (a symlink inside the folder "
+                             f"points out of it); write inside the folder")
         os.makedirs(path if make_dir else os.path.dirname(path), exist_ok=True)
     return path
 
@@ -403,10 +482,19 @@ def _url(host: str, path: str) -> str:
     return host.rstrip("/") + "/" + path.lstrip("/")
 
 
+def _script_name(default: str) -> str:
+    """How the running script is started: ``python -m package.module``, the script's file name, else `default`."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else default
+
+
 def _script_argv() -> list[str]:
     """sys.argv[1:], without the connection-file argument a Jupyter/Colab kernel is started with."""
     argv = sys.argv[1:]
-    if not os.path.basename(sys.argv[0] if sys.argv else "").startswith(("ipykernel_launcher", "colab_kernel_launcher")):
+    launcher = os.path.basename(sys.argv[0] if sys.argv else "")
+    if not launcher.startswith(("ipykernel_launcher", "colab_kernel_launcher")):
         return argv
     kept, skip = [], False
     for token in argv:
@@ -417,3 +505,19 @@ def _script_argv() -> list[str]:
         elif not token.startswith("--f="):
             kept.append(token)
     return kept
+
+
+class JobMonitor(RemoteMonitor):
+    """The job's remote monitor: after each epoch's progress record, the job rewrites output.json."""
+
+    def __init__(self, job: Job, progress_path: str, url: str | None):
+        super().__init__(progress_path, url, io=job.io, secret=job._secret(), job=job)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Append the epoch to progress.jsonl (and POST it), then record it in output.json.
+
+        Ctrl-C or SIGTERM during these writes takes effect once both agree on the epochs completed.
+        """
+        with interrupts_deferred():
+            super().on_epoch_end(epoch, logs)
+            self.job.record_epoch(epoch, logs)

@@ -2,7 +2,8 @@
 
 Layout: ``<root>/<job_id>/info.json`` is the job definition
 ``{id, name, settings, datasets: [{id, name, bucket}], remote_url?, complete_url?, host_name?}``;
-``<root>/<job_id>/artifacts/`` holds what the job writes, including ``status.json``.
+``<root>/<job_id>/artifacts/`` holds what the job writes, including ``status.json``, which readers here
+see through ``liveness``: a "running" job whose process is gone reads as "lost".
 The root is ``BREVETTI_DATA_BUCKET`` when set, else ``$XDG_DATA_HOME/brevetti``
 (``~/.local/share/brevetti`` when XDG_DATA_HOME is unset).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .dataset import Dataset
 from .io_tools import IoTools, io_tools, is_remote, join
+from .liveness import current_status
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +102,9 @@ def create_job(
     if settings is not None and not isinstance(settings, dict):
         raise ValueError(f"settings must be a JSON object, got {type(settings).__name__}")
     entries = []
-    for dataset in datasets:
-        if not isinstance(dataset, Dataset):
-            location = str(dataset) if is_remote(dataset) else os.path.abspath(dataset)
-            dataset = Dataset(bucket=location)
+    for given in datasets:
+        dataset = given if isinstance(given, Dataset) else Dataset(
+            bucket=str(given) if is_remote(given) else os.path.abspath(given))
         if not io_tools.exists(dataset.bucket):
             raise FileNotFoundError(f"dataset {dataset.name!r}: no folder or bucket at {dataset.bucket}")
         entries.append(dataset.model_dump())
@@ -114,15 +115,22 @@ def create_job(
     return definition
 
 
-def read_status(folder: str) -> dict | None:
-    """The job's status record ({"status", "time", ...}), or None before its first start."""
+def read_status(folder: str, io: IoTools = io_tools) -> dict | None:
+    """The job's status record ({"status", "time", "host", "pid", ...}), or None before its first start.
+
+    A "running" record whose process is gone or whose heartbeat is stale reads as "lost", with the reason
+    under "lost" (see ``liveness``).
+    """
     path = status_path(folder)
-    if not io_tools.exists(path):
+    if not io.exists(path):
         return None
     try:
-        return json.loads(io_tools.read_file(path))
-    except json.JSONDecodeError as error:
+        record = json.loads(io.read_file(path))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"job status {path} is not valid JSON: {error}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"job status {path} must be a JSON object, got {type(record).__name__}")
+    return current_status(record)
 
 
 def list_jobs(root: str | None = None) -> list[dict]:

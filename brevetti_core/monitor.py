@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 from . import job_hooks
 from .io_tools import IoTools, io_tools, protocol_of
-from .output import dumps, masked
+from .output import dumps
+from .redaction import redact_text, redact_values
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,14 @@ class RemoteMonitor:
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Append the epoch's record to progress.jsonl and POST it when a URL is set."""
-        record = {"epoch": int(epoch), **(logs or {}), "time": datetime.datetime.now(datetime.timezone.utc).isoformat()}
-        line = dumps(record, self._secret)
+        logs = redact_values(logs or {}, self._secret)
+        record = {"epoch": int(epoch), **logs, "time": datetime.datetime.now(datetime.UTC).isoformat()}
+        line = dumps(record)
         self._append(line)
         if self.url:
             self._post(line)
         if self.job is not None:
-            job_hooks.fire(self.job, job_hooks.EPOCH_EVENT, epoch=int(epoch), logs=logs or {})
+            job_hooks.fire(self.job, job_hooks.EPOCH_EVENT, epoch=int(epoch), logs=logs)
 
     def _append(self, line: str) -> None:
         if protocol_of(self.progress_path) == "file":
@@ -63,7 +65,7 @@ class RemoteMonitor:
             response = requests.post(self.url, data={"data": line}, timeout=self.timeout)
             response.raise_for_status()
         except (requests.RequestException, ValueError) as error:
-            message = masked(f"could not reach the remote monitor at {self.url}: {error}", self._secret)
+            message = redact_text(f"could not reach the remote monitor at {self.url}: {error}", self._secret)
             if self._warned:
                 log.debug("%s", message)
                 return

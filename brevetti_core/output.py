@@ -1,9 +1,10 @@
 """The record of a run (``artifacts/output.json``): metrics, environment and the job as it ran.
 
 ``{"output": metrics, "environment": {python, platform, packages, git}, "job": {id, name, run_id,
-settings, datasets, ..., seeds}}``. The job's settings are written with the subclass's own fields
-(the reference re-parsed them through the base class and lost them). The api key is removed and
-every other occurrence of it is masked with ``*`` before anything is written.
+settings, datasets, ..., seeds}, "progress": {epochs_completed, last_epoch}}``. The job's settings are
+written with the subclass's own fields (the reference re-parsed them through the base class and lost them).
+The api key is not a field of the record; URLs in it are written without their credentials, and recorded
+metrics (free values a user chose) without the key (see ``redaction``).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
+from .redaction import redact_values
 from .rng import seeds_used
 
 log = logging.getLogger(__name__)
@@ -74,30 +76,27 @@ def _git(folder: str, *args: str) -> str | None:
 
 def _source_file(job_class: type) -> str | None:
     try:
-        return os.path.abspath(inspect.getsourcefile(job_class))
+        source = inspect.getsourcefile(job_class)
     except (TypeError, OSError):
-        # Classes defined in a notebook or `python -c` have no file.
-        return None
+        source = None
+    # Classes defined in a notebook or `python -c` have no file.
+    return os.path.abspath(source) if source else None
 
 
-def build_output(job: Any, metrics: dict, env: dict) -> dict:
-    """The output.json record of `job` (a Job) without its api key."""
+def build_output(job: Any, metrics: dict, env: dict, progress: dict | None = None, secret: str | None = None) -> dict:
+    """The output.json record of `job` (a Job): metrics, environment, the job without its api key, the progress.
+
+    Strings of the job record lose URL credentials; metrics and progress also lose `secret` (whole tokens).
+    """
     record = job.model_dump(mode="json", exclude={"api_key"}, serialize_as_any=True)
+    record = redact_values(record)  # URL credentials only: a job's own fields never hold the key
     record["seeds"] = seeds_used(since=job.seed_mark)
-    return {"output": metrics, "environment": env, "job": record}
-
-
-def masked(value: Any, secret: str | None) -> Any:
-    """`value` with every occurrence of `secret` in its strings (and dict keys) replaced by '*'s."""
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return value.replace(secret, "*" * len(secret))
-    if isinstance(value, dict):
-        return {masked(k, secret): masked(v, secret) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [masked(v, secret) for v in value]
-    return value
+    return {
+        "output": redact_values(metrics, secret),
+        "environment": env,
+        "job": record,
+        "progress": redact_values(progress or {"epochs_completed": 0, "last_epoch": None}, secret),
+    }
 
 
 def json_value(value: Any) -> Any:
@@ -105,9 +104,9 @@ def json_value(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_json_default))
 
 
-def dumps(value: Any, secret: str | None = None, indent: int | None = None) -> str:
-    """JSON text of `value` with `secret` masked."""
-    return json.dumps(masked(json_value(value), secret), indent=indent)
+def dumps(value: Any, indent: int | None = None) -> str:
+    """JSON text of `value` (numpy values as numbers)."""
+    return json.dumps(json_value(value), indent=indent)
 
 
 def _json_default(value: Any) -> Any:

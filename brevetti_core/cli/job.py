@@ -7,6 +7,7 @@ import os
 
 from .. import jobstore
 from ..io_tools import io_tools, join
+from ..redaction import REDACTED, redact_values
 from .main import UsageError
 
 
@@ -48,15 +49,14 @@ def create_job(args: argparse.Namespace) -> int:
 
 
 def show_job(args: argparse.Namespace) -> int:
-    """Print the definition (api key hidden), the status and the artifact listing."""
+    """Print the definition (api key and URL credentials hidden), the status and the artifact listing."""
     path = jobstore.definition_path(args.job_id)
-    definition = jobstore.read_definition(path, args.job_id)
+    definition = redact_values(jobstore.read_definition(path, args.job_id))
     if definition.get("api_key"):
-        definition["api_key"] = "*" * 8
+        definition["api_key"] = REDACTED
     print(json.dumps(definition, indent=2))
     folder = jobstore.job_dir(args.job_id)
-    status = jobstore.read_status(folder)
-    print(f"status: {status['status']} ({status.get('time', '')})" if status else "status: not started")
+    print(f"status: {describe_status(jobstore.read_status(folder))}")
     artifacts = join(folder, "artifacts")
     found = io_tools.find(artifacts, detail=True) if io_tools.exists(artifacts) else {}
     print(f"artifacts ({len(found)} files in {artifacts}):")
@@ -77,6 +77,21 @@ def list_jobs(args: argparse.Namespace) -> int:
         else:
             print(f"{job['id']}  {job['status'] or 'new':<11}  {job['datasets']} dataset(s)  {job['name']}")
     return 0
+
+
+def describe_status(status: dict | None) -> str:
+    """A status record as one line: "running (since ..., pid 12 on host)", "lost (process 12 on host is gone)"."""
+    if status is None:
+        return "not started"
+    state = status.get("status") or "unknown"
+    if state == "lost":
+        detail = status.get("lost", "")
+    elif state == "running":
+        detail = f"since {status.get('time', '?')}, pid {status.get('pid', '?')} on {status.get('host', '?')}"
+    else:
+        detail = status.get("time", "")
+    extra = status.get("error") or (f"by {status['interrupted_by']}" if status.get("interrupted_by") else "")
+    return f"{state} ({detail})" + (f": {extra}" if extra else "")
 
 
 def _relative(path: str, folder: str) -> str:

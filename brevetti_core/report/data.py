@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..facets import ATLAS_FILE, RECORDS_FILE, placeholder
 from ..io_tools import IoTools, io_tools, join
+from ..liveness import current_status
 from ..pivot import MISSING, pivot_data
 
 REPORT_DIR = "report"
@@ -135,7 +136,7 @@ def gather(job_dir: str, io: IoTools = io_tools) -> ReportData:
     data = ReportData(
         job_dir=job_dir,
         job=output.get("job") or definition,
-        status=_read_json(io, join(artifacts, "status.json"), problems),
+        status=current_status(_read_json(io, join(artifacts, "status.json"), problems)),
         metrics=output.get("output") or {},
         environment=output.get("environment") or {},
         problems=problems,

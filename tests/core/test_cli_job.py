@@ -63,4 +63,4 @@ def test_job_commands_work_on_an_s3_root(s3_bucket, monkeypatch):
     monkeypatch.setenv("BREVETTI_DATA_BUCKET", s3_bucket)
     job_id = brevetti("job", "create", "--name", "remote").stdout.strip()
     assert brevetti("job", "list").stdout.split()[0] == job_id
-    assert f'"name": "remote"' in brevetti("job", "show", job_id).stdout
+    assert '"name": "remote"' in brevetti("job", "show", job_id).stdout

@@ -56,11 +56,16 @@ def read_json(path):
         return json.load(f)
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def test_start_runs_the_job_and_completes_it(data_root):
     job = TrainJob.init(argv=[])
     assert job.start() is None
     assert sorted(os.listdir(artifacts(job))) == ["notes", "output.json", "report.html", "status.json"]
-    assert open(os.path.join(artifacts(job), "notes", "run.txt")).read() == "epochs=2"
+    assert read_text(os.path.join(artifacts(job), "notes", "run.txt")) == "epochs=2"
     assert read_json(os.path.join(artifacts(job), "status.json"))["status"] == "completed"
     assert read_json(os.path.join(artifacts(job), "output.json"))["output"] == {"accuracy": 0.75}
 
@@ -108,7 +113,8 @@ def test_artifact_path_creates_the_parent_folder_or_the_folder_itself(data_root)
     assert os.path.isdir(folder)
 
 
-@pytest.mark.parametrize("parts", [("..", "x"), ("a/../../x",), ("/etc/passwd",), ("s3://bucket/x",), ("a\\..\\..\\x",)])
+@pytest.mark.parametrize("parts", [("..", "x"), ("a/../../x",), ("/etc/passwd",), ("s3://bucket/x",),
+                                   ("a\\..\\..\\x",)])
 @pytest.mark.parametrize("method", ["artifact_path", "temp_path"])
 def test_paths_refuse_parts_that_leave_their_folder(data_root, method, parts):
     job = TrainJob.init(argv=[])
@@ -166,7 +172,7 @@ def test_interrupted_run_is_recorded_with_a_complete_output_and_reraised(data_ro
     with pytest.raises(KeyboardInterrupt):
         job.start()
     assert read_json(os.path.join(artifacts(job), "status.json"))["status"] == "interrupted"
-    assert set(read_json(os.path.join(artifacts(job), "output.json"))) == {"output", "environment", "job"}
+    assert set(read_json(os.path.join(artifacts(job), "output.json"))) == {"output", "environment", "job", "progress"}
 
 
 def test_completed_job_cannot_be_started_again(data_root):
@@ -212,7 +218,7 @@ def test_crash_between_writing_and_renaming_output_keeps_the_previous_file(data_
     job.start(complete=False)
     job.add_output_metric("epoch", 1)
     job.upload_job_output()
-    before = open(os.path.join(artifacts(job), "output.json")).read()
+    before = read_text(os.path.join(artifacts(job), "output.json"))
 
     def crash(src, dst):
         raise OSError("killed between write and rename")
@@ -222,7 +228,7 @@ def test_crash_between_writing_and_renaming_output_keeps_the_previous_file(data_
     with pytest.raises(OSError, match="killed"):
         job.upload_job_output()
     monkeypatch.undo()
-    assert open(os.path.join(artifacts(job), "output.json")).read() == before
+    assert read_text(os.path.join(artifacts(job), "output.json")) == before
     assert json.loads(before)["output"]["epoch"] == 1
     assert not [name for name in os.listdir(artifacts(job)) if name.endswith(".part")]
 
@@ -293,5 +299,26 @@ def test_output_lists_only_the_seeds_resolved_since_the_job_was_made(data_root):
     rng.resolve_seed(222, "DataGenerator")
     rng.resolve_seed(222, "DataGenerator")  # a second generator with the same seed is listed once
     job.upload_job_output()
-    seeds = json.loads(open(os.path.join(artifacts(job), "output.json")).read())["job"]["seeds"]
+    seeds = read_json(os.path.join(artifacts(job), "output.json"))["job"]["seeds"]
     assert seeds == [{"owner": "DataGenerator", "seed": 222, "drawn": False}]
+
+
+@pytest.mark.parametrize("method", ["artifact_path", "temp_path"])
+def test_paths_refuse_a_symlink_that_leads_out_of_their_folder(data_root, tmp_path, method):
+    job = TrainJob.init(argv=[])
+    job.start(complete=False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    link = os.path.join(os.path.dirname(getattr(job, method)("probe")), "link")
+    os.symlink(outside, link)
+    with pytest.raises(ValueError, match=re.escape(f"{method}: {link}/sub/x.txt resolves to {outside}/sub/x.txt")):
+        getattr(job, method)("link", "sub", "x.txt")
+    assert list(outside.iterdir()) == []
+
+
+def test_paths_follow_a_symlink_that_stays_inside_their_folder(data_root):
+    job = TrainJob.init(argv=[])
+    job.start(complete=False)
+    run = job.artifact_path("run1", dir=True)
+    os.symlink(run, os.path.join(artifacts(job), "latest"))
+    assert job.artifact_path("latest", "model.bin") == os.path.join(artifacts(job), "latest", "model.bin")

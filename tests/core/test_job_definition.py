@@ -4,7 +4,7 @@ import os
 import uuid
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from brevetti_core import jobstore
 from brevetti_core.dataset import Dataset
@@ -84,7 +84,8 @@ def test_argv_overrides_nested_settings_of_the_definition(data_root):
 
 def test_init_settings_keyword_sits_between_definition_and_argv(data_root):
     created = jobstore.create_job("layers", settings={"my_custom_int_setting": 1, "optimizer": {"lr": 0.2}})
-    job = MyJob.init(created["id"], argv=["--optimizer.lr", "0.3"], settings={"my_custom_int_setting": 2, "optimizer": {"lr": 9}})
+    job = MyJob.init(created["id"], argv=["--optimizer.lr", "0.3"],
+                     settings={"my_custom_int_setting": 2, "optimizer": {"lr": 9}})
     assert (job.settings.my_custom_int_setting, job.settings.optimizer.lr) == (2, 0.3)
 
 
@@ -110,7 +111,8 @@ def test_missing_info_json_error_names_the_file(data_root):
 def test_malformed_info_json_error_names_the_file_and_the_problem(data_root):
     (data_root / "bad").mkdir()
     (data_root / "bad" / "info.json").write_text('{"id": "bad", "name": }')
-    with pytest.raises(ValueError, match=rf"job definition {data_root / 'bad' / 'info.json'} is not valid JSON: Expecting value: line 1"):
+    path = data_root / "bad" / "info.json"
+    with pytest.raises(ValueError, match=rf"job definition {path} is not valid JSON: Expecting value: line 1"):
         MyJob.init("bad", argv=[])
 
 
@@ -131,7 +133,8 @@ def test_info_json_of_another_job_is_refused(data_root):
 def test_unknown_definition_field_names_the_file_and_close_matches(data_root):
     (data_root / "typo").mkdir()
     (data_root / "typo" / "info.json").write_text('{"id": "typo", "remote_ulr": "/x"}')
-    with pytest.raises(ValueError, match=r"job definition .*typo/info.json: unknown field 'remote_ulr'; did you mean 'remote_url'\?"):
+    with pytest.raises(ValueError, match=r"job definition .*typo/info.json: unknown field 'remote_ulr'; "
+                                         r"did you mean 'remote_url'\?"):
         MyJob.init("typo", argv=[])
 
 
@@ -143,7 +146,8 @@ def test_wrong_setting_type_in_info_json_names_the_file(data_root):
 
 
 def test_unknown_setting_on_the_command_line_names_the_flag(data_root):
-    with pytest.raises(SettingsError, match=r"unknown setting 'my_custom_int_settin' \(from --my_custom_int_settin\); did you mean 'my_custom_int_setting'\?"):
+    with pytest.raises(SettingsError, match=r"unknown setting 'my_custom_int_settin' \(from --my_custom_int_settin\); "
+                                            r"did you mean 'my_custom_int_setting'\?"):
         MyJob.init(argv=["--my_custom_int_settin", "3"])
 
 
@@ -160,7 +164,7 @@ def test_invalid_job_id_is_refused(data_root):
 
 def test_settings_annotation_must_be_job_settings(data_root):
     class Broken(Job):
-        settings: dict = {}
+        settings: dict = Field(default_factory=dict)
 
     with pytest.raises(TypeError, match="Broken.settings must be annotated with a JobSettings subclass"):
         Broken.init(argv=[])
