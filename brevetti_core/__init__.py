@@ -18,7 +18,8 @@ _EXPORTS = {
     "Dataset": "dataset", "get_image_samples": "dataset", "SampleSplit": "split",
     # plans
     "DataGenerator": "generator", "StratifiedSampler": "generator",
-    "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "plan", "Plan": "plan", "Shard": "sharding", "EpochMonitor": "monitor",
+    "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "plan", "Plan": "plan",
+    "Shard": "sharding", "EpochMonitor": "monitor",
     "SampleError": "executor", "DataSettings": "data_settings",
     # framework adapters
     "get_adapter": "adapters", "register_adapter": "adapters", "registered_adapters": "adapters",

@@ -10,6 +10,7 @@ same ``versioned_name``).
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io as _io
@@ -60,7 +61,7 @@ class ModelArchive:
         self.assets: dict[str, ModelArchiveAsset] = {}
         self._mode: str | None = None
         self._tar: tarfile.TarFile | None = None
-        self._files: list[IO[bytes]] = []
+        self._files: list[_io.IOBase] = []
         self._partial: str | None = None
         if metadata is None:
             if not io.exists(self.path):
@@ -84,7 +85,8 @@ class ModelArchive:
         raw = os.fdopen(fd, "wb")
         compressed = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
         self._files = [compressed, raw]
-        self._tar = tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT)
+        # The archive stays open across calls until close() or __exit__ (via _close_files): no `with` here.
+        self._tar = tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115
         self.assets = {}
         self._mode = "w"
         return self
@@ -94,10 +96,12 @@ class ModelArchive:
         self._check_closed("reading")
         if not self.io.exists(self.path):
             raise FileNotFoundError(f"no model archive at {self.path}")
-        raw = open(self.path, "rb") if protocol_of(self.path) == "file" else _io.BytesIO(self.io.read_file(self.path))
+        # These stay open until close() or __exit__ (through _close_files), or are closed below on failure.
+        local = protocol_of(self.path) == "file"
+        raw = open(self.path, "rb") if local else _io.BytesIO(self.io.read_file(self.path))  # noqa: SIM115
         try:
             try:
-                self._tar = tarfile.open(fileobj=raw, mode="r:gz")
+                self._tar = tarfile.open(fileobj=raw, mode="r:gz")  # noqa: SIM115
             except _READ_ERRORS as error:
                 raise ModelArchiveError(f"{self.path} is not a readable tar.gz model archive: {error}") from error
             hashes, damage = self._hash_members()
@@ -122,11 +126,11 @@ class ModelArchive:
             self._add_bytes(METADATA_FILE, json.dumps(self._metadata_record(), indent=2).encode("utf-8"))
             self._close_files()
             if protocol_of(self.path) == "file":
-                os.replace(self._partial, self.path)
+                os.replace(self._partial_file, self.path)
             else:
-                with open(self._partial, "rb") as f:
+                with open(self._partial_file, "rb") as f:
                     self.io.write_file(self.path, f.read())
-                os.unlink(self._partial)
+                os.unlink(self._partial_file)
             self._partial = None
             log.info("Wrote model archive %s with %d assets", self.path, len(self.assets))
         elif self._mode == "r":
@@ -140,7 +144,7 @@ class ModelArchive:
     def __exit__(self, kind, error, traceback) -> None:
         if self._mode == "w" and kind is not None:
             self._close_files()
-            os.unlink(self._partial)
+            os.unlink(self._partial_file)
             self._partial = None
             log.warning("Model archive %s was not written (%s); any previous archive there is unchanged",
                         self.path, kind.__name__)
@@ -175,7 +179,7 @@ class ModelArchive:
             raise KeyError(f"model archive {self.path} has no asset {name!r}; assets: {sorted(self.assets)}")
         asset = self.assets[name]
         try:
-            data = self._tar.extractfile(asset.file).read()
+            data = self._member_file(asset.file).read()
         except _READ_ERRORS as error:
             raise ModelArchiveError(f"asset {name!r} ({asset.file}) in model archive {self.path} "
                                     f"cannot be read: {error}") from error
@@ -200,8 +204,29 @@ class ModelArchive:
             current = "writing" if self._mode == "w" else "reading"
             raise OSError(f"model archive {self.path} is open for {current}; close it before opening it for {purpose}")
 
+    @property
+    def _open_tar(self) -> tarfile.TarFile:
+        """The tar file of the open archive; set from open_write()/open_read() until it is closed."""
+        if self._tar is None:
+            raise OSError(f"model archive {self.path} is not open")
+        return self._tar
+
+    @property
+    def _partial_file(self) -> str:
+        """The temporary file being written; set from open_write() until close() or __exit__."""
+        if self._partial is None:
+            raise OSError(f"model archive {self.path} is not open for writing")
+        return self._partial
+
+    def _member_file(self, member: str | tarfile.TarInfo) -> IO[bytes]:
+        """The contents of a regular-file member (the only kind hashed and listed as an asset)."""
+        source = self._open_tar.extractfile(member)
+        if source is None:
+            raise ModelArchiveError(f"member {member!r} of model archive {self.path} is not a regular file")
+        return source
+
     def _close_files(self) -> None:
-        self._tar.close()
+        self._open_tar.close()
         for f in self._files:
             f.close()
         self._tar, self._files, self._mode = None, [], None
@@ -212,7 +237,7 @@ class ModelArchive:
         return {"type": METADATA_TYPE, **self.metadata, "environment": environment, "assets": assets}
 
     def _add_bytes(self, arcname: str, data: bytes) -> str:
-        self._tar.addfile(_member(arcname, len(data)), _io.BytesIO(data))
+        self._open_tar.addfile(_member(arcname, len(data)), _io.BytesIO(data))
         return hashlib.sha256(data).hexdigest()
 
     def _add_file(self, arcname: str, path: str, name: str) -> str:
@@ -223,19 +248,19 @@ class ModelArchive:
             raise IsADirectoryError(f"asset {name!r}: {path} is a folder; add its files one by one")
         with fs.open(fs_path, "rb") as source:
             reader = _HashingReader(source)
-            self._tar.addfile(_member(arcname, int(fs.info(fs_path)["size"])), reader)
+            self._open_tar.addfile(_member(arcname, int(fs.info(fs_path)["size"])), reader)
         return reader.digest.hexdigest()
 
     def _hash_members(self) -> tuple[dict[str, str], ModelArchiveError | None]:
         """sha256 of every member, and the damage found past the last member (raised later, after the hash check)."""
         hashes, previous, current = {}, None, None
         try:
-            for member in self._tar:
+            for member in self._open_tar:
                 current = member.name
                 if member.isfile():
                     digest = hashlib.sha256()
-                    source = self._tar.extractfile(member)
-                    for chunk in iter(lambda: source.read(_CHUNK), b""):
+                    source = self._member_file(member)
+                    for chunk in iter(functools.partial(source.read, _CHUNK), b""):
                         digest.update(chunk)
                     hashes[member.name] = "sha256:" + digest.hexdigest()
                 previous, current = member.name, None
@@ -245,7 +270,7 @@ class ModelArchive:
             raise ModelArchiveError(f"model archive {self.path} is corrupted {where}: {error}") from error
         try:
             # tarfile stops quietly at a garbled header; reading on to the end checks the gzip CRC.
-            for _ in iter(lambda: self._tar.fileobj.read(_CHUNK), b""):
+            for _ in iter(lambda: self._open_tar.fileobj.read(_CHUNK), b""):
                 pass
         except _READ_ERRORS as error:
             return hashes, ModelArchiveError(f"model archive {self.path} is corrupted in or after member "
@@ -256,7 +281,7 @@ class ModelArchive:
         if METADATA_FILE not in hashes:
             raise ModelArchiveError(f"model archive {self.path} has no {METADATA_FILE}; members: {sorted(hashes)}")
         try:
-            record = json.loads(self._tar.extractfile(METADATA_FILE).read())
+            record = json.loads(self._member_file(METADATA_FILE).read())
             assets = {name: ModelArchiveAsset(entry["file"], entry["hash"]) for name, entry in record["assets"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ModelArchiveError(f"{METADATA_FILE} of model archive {self.path} is not valid model archive "

@@ -37,15 +37,16 @@ class OneHotEncoder(Action):
         if category is None:
             return vector
         names = (category,) if isinstance(category, (str, bytes)) else category
-        for name in names:
-            name = name.decode() if isinstance(name, bytes) else str(name)
+        for raw in names:
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
             if name in self.index:
                 vector[self.index[name]] = 1.0
         return vector
 
     def __call__(self, sample: Sample, params: Mapping[str, Any] | None = None) -> Sample:
         if self.input_key not in sample:
-            raise KeyError(f"OneHotEncoder: the sample has no {self.input_key!r} (it has {sorted(sample)}); set input_key")
+            raise KeyError(f"OneHotEncoder: the sample has no {self.input_key!r} (it has {sorted(sample)}); "
+                           "set input_key")
         result = dict(sample)
         result[self.output_key] = self.encode(sample[self.input_key])
         return result

@@ -52,7 +52,7 @@ class Facets(NamedTuple):
 
     records_path: str
     atlas_path: str
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count; the field name is public (facets.count)
     errors: list[str]
 
 

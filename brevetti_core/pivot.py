@@ -40,7 +40,7 @@ def get_default_fields(samples: pd.DataFrame) -> dict[str, FieldSpec]:
 
 def labels_of(values: pd.Series) -> list[str]:
     """The sorted distinct labels of a column whose cells are labels or tuples of labels (NA as 'N/A')."""
-    labels = set()
+    labels: set[Any] = set()
     for value in pd.unique(values.to_numpy(dtype=object)):
         labels.update(_tuple_or_value(value) if _is_multi(value) else (value,))
     return sorted({MISSING if _is_na(label) else str(label) for label in labels})
@@ -80,7 +80,8 @@ def join_tags(samples: pd.DataFrame, datasets: Iterable[Any] | None = None,
         raise KeyError(f"dataset tags need a 'dataset_id' column in the samples; columns: {list(samples.columns)}")
     ids = set(samples["dataset_id"].dropna().astype(str))
     by_name = {_attribute(d, "name"): _attribute(d, "id") for d in datasets or ()}
-    records, labels = {}, {}
+    records: dict[str, dict[str, Any]] = {}
+    labels: dict[str, str] = {}
     for dataset, values in tags.items():
         dataset_id = dataset if dataset in ids else by_name.get(dataset)
         if dataset_id is None:

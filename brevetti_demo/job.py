@@ -36,7 +36,6 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field
 
-
 from brevetti_core.adapters import get_adapter
 from brevetti_core.data_settings import DataSettings
 from brevetti_core.job import Job
@@ -212,7 +211,7 @@ def check_classes(samples: pd.DataFrame, classes: list[str], data: DataSettings)
 def split_counts(samples: pd.DataFrame) -> dict[str, dict[str, int]]:
     """{purpose: {category: samples}} of a split sample table."""
     counts = pd.crosstab(samples["purpose"], samples["category"].str.join("|"))
-    return {purpose: {name: int(n) for name, n in row.items() if n} for purpose, row in counts.iterrows()}
+    return {str(purpose): {str(name): int(n) for name, n in row.items() if n} for purpose, row in counts.iterrows()}
 
 
 def image_size(generator: Any) -> tuple[int, int]:

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from brevetti_core.batching import fingerprint
-from brevetti_core.generator import DataGenerator
+from brevetti_tf.generator import DataGenerator
 from brevetti_tf.hooks import EpochMonitor, RemoteMonitorCallback
 from brevetti_tf.pipeline import to_numpy
 

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from brevetti_core.batching import fingerprint
-from brevetti_core.generator import DataGenerator
+from brevetti_torch.generator import DataGenerator
 from brevetti_torch.hooks import EpochMetrics, EpochMonitor
 from brevetti_torch.pipeline import to_numpy
 
@@ -32,7 +32,7 @@ if "tensorflow" not in sys.modules:
     # torch.optim and torch.export load torch._dynamo, which loads triton; triton's native library
     # crashes the process (SIGSEGV) when TensorFlow's is already loaded, but not the other way
     # round. Loading it now lets TensorFlow be imported after this module.
-    import torch._dynamo  # noqa: F401
+    import torch._dynamo
 
 FRAMEWORK = "torch"
 MODEL_FILE = "model.pt2"
@@ -81,7 +81,7 @@ def model_weights(model: nn.Sequential) -> dict[str, np.ndarray]:
     """The model's weights in Keras layout, named as in `initial_weights` (conv0/kernel, ..., logits/bias)."""
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     denses = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    named = [(f"conv{i}", m, (2, 3, 1, 0)) for i, m in enumerate(convs)]
+    named: list[tuple[str, nn.Module, tuple[int, ...]]] = [(f"conv{i}", m, (2, 3, 1, 0)) for i, m in enumerate(convs)]
     named += [("logits" if i == len(denses) - 1 else "hidden", m, (1, 0)) for i, m in enumerate(denses)]
     weights = {}
     for name, module, axes in named:

@@ -12,9 +12,12 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import brevetti_core as _core  # noqa: E402
+import brevetti_core as _core
 
-from .generator import DataGenerator, StratifiedSampler, build_image_data_generator  # noqa: E402
+# Redundant aliases mark these as re-exports: the adapter's own versions shadow brevetti_core's.
+from .generator import DataGenerator as DataGenerator
+from .generator import StratifiedSampler as StratifiedSampler
+from .generator import build_image_data_generator as build_image_data_generator
 
 
 def __getattr__(name: str) -> Any:

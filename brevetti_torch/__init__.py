@@ -9,7 +9,10 @@ from typing import Any
 
 import brevetti_core as _core
 
-from .generator import DataGenerator, StratifiedSampler, build_image_data_generator
+# Redundant aliases mark these as re-exports: the adapter's own versions shadow brevetti_core's.
+from .generator import DataGenerator as DataGenerator
+from .generator import StratifiedSampler as StratifiedSampler
+from .generator import build_image_data_generator as build_image_data_generator
 
 
 def __getattr__(name: str) -> Any:

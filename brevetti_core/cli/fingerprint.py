@@ -25,10 +25,10 @@ import numpy as np
 import PIL
 
 from .. import __version__, jobstore
+from ..adapters import get_adapter, registered_adapters
+from ..batching import fingerprint
 from ..data_settings import DataSettings
 from ..dataset import Dataset
-from ..batching import fingerprint
-from ..adapters import get_adapter, registered_adapters
 from ..io_tools import io_tools, is_remote
 from .main import UsageError
 

@@ -83,8 +83,9 @@ class ReportData:
         """One row per dataset of the job or of the samples: name, id, bucket, number of samples."""
         datasets = pd.DataFrame(self.job.get("datasets") or [], columns=["name", "id", "bucket"]).astype(object)
         if self.samples is None:
-            return datasets.assign(samples=pd.NA)
-        named = self.samples if "dataset" in self.samples.columns else self.samples.assign(dataset=pd.NA)
+            return datasets.assign(samples=pd.NA)  # type: ignore[arg-type]  # pandas-stubs: no pd.NA scalar in assign
+        named = self.samples if "dataset" in self.samples.columns else \
+            self.samples.assign(dataset=pd.NA)  # type: ignore[arg-type]  # pandas-stubs: no pd.NA scalar in assign
         counted = named.groupby("dataset_id", dropna=False).agg(name=("dataset", "first"), samples=("dataset", "size"))
         counted = counted.reset_index().rename(columns={"dataset_id": "id"}).astype({"id": object, "name": object})
         merged = datasets.merge(counted, on="id", how="outer", suffixes=("", "_samples"), sort=False)
@@ -111,7 +112,7 @@ class ReportData:
         """Groups of byte-identical samples (same etag): etag, count, purposes, paths in their dataset."""
         if self.samples is None or "etag" not in self.samples.columns:
             return None
-        samples = self.samples.assign(purpose=self.samples["purpose"] if "purpose" in self.samples else MISSING)
+        samples = self.samples.assign(purpose=self.samples.get("purpose", MISSING))
         repeated = samples[samples.duplicated("etag", keep=False)]
         if "bucket" in repeated.columns:
             repeated = repeated.assign(path=[path[len(bucket):].lstrip("/") if path.startswith(str(bucket)) else path
@@ -140,7 +141,7 @@ def gather(job_dir: str, io: IoTools = io_tools) -> ReportData:
         metrics=output.get("output") or {},
         environment=output.get("environment") or {},
         problems=problems,
-        generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     )
     data.progress = _read_progress(io, join(artifacts, "progress.jsonl"), problems)
     data.samples = _read_samples(io, join(artifacts, REPORT_DIR, SAMPLES_FILE), problems)

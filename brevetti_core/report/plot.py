@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from html import escape
 
 WIDTH, HEIGHT = 560, 300
 MARGIN = {"left": 64, "right": 16, "top": 40, "bottom": 44}
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
-Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
+# {name: (xs, ys)}; each a list, tuple or numpy array.
+Series = Mapping[str, tuple[Iterable[float], Iterable[float]]]
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -73,7 +74,7 @@ def line_plot(title: str, series: Series, x_label: str = "epoch", y_label: str =
     return "".join(parts)
 
 
-def _segments(xs: Sequence[float], ys: Sequence[float]) -> list[list[tuple[float, float]]]:
+def _segments(xs: Iterable[float], ys: Iterable[float]) -> list[list[tuple[float, float]]]:
     """The runs of consecutive finite points: a missing value breaks the line."""
     runs: list[list[tuple[float, float]]] = [[]]
     for x, y in zip(xs, ys):

@@ -91,7 +91,7 @@ def _empty(text: str) -> str:
 
 def _cell(value: Any) -> str:
     if value is None:
-        return '<td class="empty">–</td>'
+        return '<td class="empty">\N{EN DASH}</td>'
     if isinstance(value, bool):
         return f"<td>{escape(json.dumps(value))}</td>"
     if isinstance(value, (int, float)):
@@ -168,10 +168,11 @@ def _job_section(data: ReportData) -> str:
 def _datasets_section(data: ReportData) -> str:
     counts = data.dataset_counts
     body = _frame_table(counts) if len(counts) else _empty("The job has no datasets.")
-    if data.samples is None:
+    pivot = data.pivot  # None exactly when no sample table was recorded
+    if pivot is None:
         body += _empty("No sample table recorded: call brevetti_core.report.record_samples(job, samples) in run().")
         return _section("datasets", "Datasets and samples", body)
-    body += f"<h3>Samples per category and purpose</h3>{_frame_table(data.pivot, last_is_total=True)}"
+    body += f"<h3>Samples per category and purpose</h3>{_frame_table(pivot, last_is_total=True)}"
     body += '<p class="note">A sample with several labels counts once per label; the last row counts samples.</p>'
     duplicates = data.duplicates
     body += "<h3>Duplicate groups (identical content)</h3>"
@@ -198,7 +199,7 @@ def _datasets_section(data: ReportData) -> str:
 
 def _training_section(data: ReportData) -> str:
     curves = data.curves
-    if not curves:
+    if data.progress is None or not curves:
         return _section("training", "Training progress", _empty("No progress recorded yet."))
     plots = "".join(line_plot(name, series, x_label="epoch", y_label=name) for name, series in curves.items())
     progress = data.progress.drop(columns=[c for c in ("time",) if c in data.progress.columns])
