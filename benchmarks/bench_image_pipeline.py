@@ -37,7 +37,7 @@ def make_images(folder: Path, count: int) -> list[dict]:
     for i in range(count):
         base = 60 + 40 * np.sin(x / rng.uniform(20, 80)) + 40 * np.cos(y / rng.uniform(20, 80))
         image = np.stack([base, base * 0.8 + 30, base * 0.6 + 60], axis=-1)
-        cx, cy, r = rng.uniform(100, 412, 2).tolist() + [rng.uniform(20, 80)]
+        cx, cy, r = [*rng.uniform(100, 412, 2).tolist(), rng.uniform(20, 80)]
         image[(x - cx) ** 2 + (y - cy) ** 2 < r ** 2] += rng.uniform(-50, 80, 3)
         image += rng.normal(0, 4, image.shape)
         path = folder / f"image_{i:04d}.jpg"
@@ -76,9 +76,8 @@ def plain_pillow_numpy(samples: list[dict]) -> np.ndarray:
         tx, ty = rng.uniform(-0.1, 0.1, 2) * SIZE if rng.random() < 0.5 else (0.0, 0.0)
         a, b = math.cos(angle) / scale * flip, math.sin(angle) / scale
         c = SIZE / 2
-        image = image.transform((SIZE, SIZE), Image.Transform.AFFINE,
-                                (a, b, c - a * (c + tx) - b * (c + ty), -b * flip, a * flip, c + b * (c + tx) - a * (c + ty)),
-                                resample=Image.Resampling.BILINEAR)
+        coefficients = (a, b, c - a * (c + tx) - b * (c + ty), -b * flip, a * flip, c + b * (c + tx) - a * (c + ty))
+        image = image.transform((SIZE, SIZE), Image.Transform.AFFINE, coefficients, resample=Image.Resampling.BILINEAR)
         choice = rng.random()
         if choice < 0.5 / 3:
             image = image.filter(ImageFilter.EMBOSS)

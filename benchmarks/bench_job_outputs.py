@@ -24,9 +24,9 @@ from PIL import Image, ImageOps
 
 from brevetti_core import DataGenerator, ImagePipeline
 from brevetti_core.dataset import Dataset
-from brevetti_demo import generate_vials
 from brevetti_core.facets import build_facets
 from brevetti_core.pivot import pivot_data
+from brevetti_demo import generate_vials
 
 
 def sample_table(rows: int) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def facets_peer(generator: DataGenerator, count: int, folder: str) -> None:
 
 
 def best_of(rounds: int, jobs: dict) -> dict[str, float]:
-    best = {name: math.inf for name in jobs}
+    best = dict.fromkeys(jobs, math.inf)
     for _ in range(rounds):
         for name, job in jobs.items():
             start = time.perf_counter()

@@ -47,8 +47,8 @@ def main() -> None:
 
     peers = {}
     for groups in ("item", "etag"):
-        peers[groups] = best_of(args.repeats, lambda: next(GroupShuffleSplit(n_splits=1, train_size=0.8, random_state=0)
-                                                           .split(samples, groups=samples[groups])))
+        peers[groups] = best_of(args.repeats, lambda column=groups: next(
+            GroupShuffleSplit(n_splits=1, train_size=0.8, random_state=0).split(samples, groups=samples[column])))
         print(f"sklearn GroupShuffleSplit groups={groups:5}                {peers[groups]:7.3f} s  "
               f"{n / peers[groups]:12,.0f} rows/s")
 
@@ -62,7 +62,7 @@ def main() -> None:
         ("SampleSplit mode=hash, uniqueness=etag              ", "etag", SampleSplit(seed=1, mode="hash")),
     ]
     for name, groups, split in cases:
-        seconds = best_of(args.repeats, lambda: split.assign(samples, remainder="devel"))
+        seconds = best_of(args.repeats, lambda split=split: split.assign(samples, remainder="devel"))
         print(f"{name}{seconds:7.3f} s  {n / seconds:12,.0f} rows/s  "
               f"({seconds / peers[groups]:.2f}x the time of sklearn groups={groups})")
 

@@ -5,7 +5,10 @@ import importlib
 
 
 def generator_factory(adapter: str, samples):
-    """build_image_data_generator of `adapter` ("brevetti_torch"/"brevetti_tf") with small defaults; keywords override."""
+    """build_image_data_generator of `adapter` ("brevetti_torch"/"brevetti_tf") with small defaults.
+
+    Keywords given to the returned factory override the defaults.
+    """
     build = importlib.import_module(adapter).build_image_data_generator
 
     def make(**settings):

@@ -1,6 +1,7 @@
 """Shared fixtures: a real S3 endpoint (moto server on 127.0.0.1), isolated data roots, quiet TF."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -10,10 +11,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import pytest
 
-try:  # torch's compiler stack (triton) crashes when loaded after TensorFlow: load it first
+# torch's compiler stack (triton) crashes when loaded after TensorFlow: load it first.
+with contextlib.suppress(ImportError):
     import torch._dynamo  # noqa: F401
-except ImportError:
-    pass
 
 
 def _free_port() -> int:

@@ -44,7 +44,8 @@ def test_numpy_is_the_core_itself():
     assert adapter.package.__name__ == "brevetti_core" and adapter.version is None
 
 
-def test_a_third_adapter_is_one_package_and_one_registration(clean_registry, tmp_path, monkeypatch, small_vials_samples):
+def test_a_third_adapter_is_one_package_and_one_registration(clean_registry, tmp_path, monkeypatch,
+                                                              small_vials_samples):
     (tmp_path / "brevetti_listy.py").write_text(textwrap.dedent('''
         """A toy adapter: batches as lists of (path, image) pairs."""
         import numpy as np

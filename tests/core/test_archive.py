@@ -61,12 +61,10 @@ def test_without_metadata_the_archive_must_exist(tmp_path):
 
 def test_reading_while_writing_and_writing_while_reading_are_errors(tmp_path, weights):
     archive = ModelArchive(tmp_path / "model.tar.gz", {"name": "vials"})
-    with archive.open_write():
-        with pytest.raises(OSError, match="open for writing; close it before opening it for reading"):
-            archive.open_read()
-    with archive.open_read():
-        with pytest.raises(OSError, match="open for reading; close it before opening it for writing"):
-            archive.open_write()
+    with archive.open_write(), pytest.raises(OSError, match="open for writing; close it before opening it for reading"):
+        archive.open_read()
+    with archive.open_read(), pytest.raises(OSError, match="open for reading; close it before opening it for writing"):
+        archive.open_write()
 
 
 def test_assets_are_added_only_in_write_mode_and_read_only_in_read_mode(tmp_path, weights):
@@ -84,14 +82,19 @@ def test_writing_starts_a_new_archive_without_the_previous_assets(tmp_path, weig
     assert set(ModelArchive(tmp_path / "model.tar.gz").assets) == {"only"}
 
 
+def failed_export(archive: ModelArchive) -> None:
+    """An export that adds one asset, then fails."""
+    with archive.open_write() as writer:
+        writer.add_asset("partial", "partial.bin", b"123")
+        raise RuntimeError("export failed")
+
+
 def test_a_failed_export_leaves_the_previous_archive_untouched(tmp_path, weights):
     write_archive(tmp_path / "model.tar.gz", weights)
     before = (tmp_path / "model.tar.gz").read_bytes()
     archive = ModelArchive(tmp_path / "model.tar.gz", {"name": "vials"})
     with pytest.raises(RuntimeError, match="export failed"):
-        with archive.open_write() as writer:
-            writer.add_asset("partial", "partial.bin", b"123")
-            raise RuntimeError("export failed")
+        failed_export(archive)
     assert (tmp_path / "model.tar.gz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tar.gz", "weights.bin"]
 
@@ -113,17 +116,15 @@ def test_the_same_assets_and_metadata_give_the_same_bytes(tmp_path, weights):
 def test_versioned_name_needs_a_written_closed_archive(tmp_path, weights):
     archive = ModelArchive(tmp_path / "test.tar.gz", {"name": "vials"})
     with pytest.raises(FileNotFoundError, match="write it before asking"):
-        archive.versioned_name
-    with archive.open_write():
-        with pytest.raises(OSError, match="close it before asking"):
-            archive.versioned_name
+        _ = archive.versioned_name
+    with archive.open_write(), pytest.raises(OSError, match="close it before asking"):
+        _ = archive.versioned_name
 
 
 def test_unknown_asset_names_the_assets_there_are(tmp_path, weights):
     archive = write_archive(tmp_path / "model.tar.gz", weights)
-    with archive.open_read():
-        with pytest.raises(KeyError, match=r"no asset 'model'; assets: \['classes', 'weights'\]"):
-            archive.get_asset("model")
+    with archive.open_read(), pytest.raises(KeyError, match=r"no asset 'model'; assets: \['classes', 'weights'\]"):
+        archive.get_asset("model")
 
 
 @pytest.mark.parametrize("arcname", ["../escape.bin", "/etc/passwd", "", "metadata.json", "model/weights.bin"])
@@ -143,9 +144,10 @@ def test_an_asset_name_is_used_once(tmp_path, weights):
 
 
 def test_a_missing_asset_file_names_the_asset(tmp_path):
-    with ModelArchive(tmp_path / "model.tar.gz", {"name": "vials"}).open_write() as writer:
-        with pytest.raises(FileNotFoundError, match="asset 'weights': no such file .*nope.bin"):
-            writer.add_asset("weights", "weights.bin", tmp_path / "nope.bin")
+    archive = ModelArchive(tmp_path / "model.tar.gz", {"name": "vials"})
+    missing = "asset 'weights': no such file .*nope.bin"
+    with archive.open_write() as writer, pytest.raises(FileNotFoundError, match=missing):
+        writer.add_asset("weights", "weights.bin", tmp_path / "nope.bin")
 
 
 def forged_archive(path, members: dict[str, bytes], assets: dict) -> None:
@@ -166,7 +168,8 @@ def test_a_wrong_asset_hash_is_an_error_naming_the_asset(tmp_path):
 
 def test_an_asset_missing_from_the_archive_is_an_error_naming_it(tmp_path):
     forged_archive(tmp_path / "model.tar.gz", {}, {"weights": {"file": "weights.bin", "hash": "sha256:00"}})
-    with pytest.raises(ModelArchiveError, match=r"asset 'weights' \(weights.bin\) is listed in metadata.json but missing"):
+    with pytest.raises(ModelArchiveError,
+                       match=r"asset 'weights' \(weights.bin\) is listed in metadata.json but missing"):
         ModelArchive(tmp_path / "model.tar.gz")
 
 

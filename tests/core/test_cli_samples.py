@@ -1,11 +1,10 @@
 """`brevetti samples`: the pre-flight summary of a dataset."""
 import pandas as pd
 import pytest
+from test_samples_s3 import upload_tree
 
 from brevetti_core.cli.main import main
 from brevetti_demo import generate_vials
-
-from test_samples_s3 import upload_tree
 
 
 @pytest.fixture(scope="module")

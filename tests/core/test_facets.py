@@ -10,8 +10,8 @@ from PIL import Image
 
 from brevetti_core import DataGenerator, ImagePipeline
 from brevetti_core.dataset import Dataset
-from brevetti_demo import generate_vials
 from brevetti_core.facets import build_facets, output_image, placeholder, thumbnail
+from brevetti_demo import generate_vials
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,8 @@ def test_dict_output_uses_the_img_entry(samples, tmp_path):
     generator = image_generator(samples, output_structure=None, shuffle=False)
     build_facets(generator, str(tmp_path / "dict"), count=4)
     build_facets(image_generator(samples, shuffle=False), str(tmp_path / "tuple"), count=4)
-    assert (tmp_path / "dict" / "spriteatlas.jpeg").read_bytes() == (tmp_path / "tuple" / "spriteatlas.jpeg").read_bytes()
+    atlas = "spriteatlas.jpeg"
+    assert (tmp_path / "dict" / atlas).read_bytes() == (tmp_path / "tuple" / atlas).read_bytes()
 
 
 def test_a_generator_without_images_is_an_error_saying_what_to_map(samples, tmp_path):

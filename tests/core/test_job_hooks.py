@@ -82,7 +82,7 @@ def test_registering_a_name_again_replaces_the_hook_in_its_place(data_root):
     job_hooks.register(lambda job, event: order.append("old"), name="a")
     job_hooks.register(lambda job, event: order.append("b"), name="b")
     job_hooks.register(lambda job, event: order.append("new"), name="a")
-    assert job_hooks.registered() == before + ["a", "b"]
+    assert job_hooks.registered() == [*before, "a", "b"]
     Job.init(argv=[]).start(complete=False)
     assert order == ["new", "b"]
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from brevetti_core.dataset import Dataset, category_counts
-from brevetti_demo import generate_vials
 from brevetti_core.pivot import export_pivot_table, get_default_fields, join_tags, pivot_data, pivot_fields
+from brevetti_demo import generate_vials
 
 
 def multi_label_samples() -> pd.DataFrame:
@@ -23,7 +23,8 @@ def multi_label_samples() -> pd.DataFrame:
 def test_pivot_fields_maps_labels_and_specs_to_key_label_entries():
     layout = pivot_fields({"a": "A", "b": {"label": "B", "sort": ["x", "y"]}, "c": {"sort": []}})
     assert layout == {"rowFields": [], "colFields": [], "fields": [
-        {"key": "a", "label": "A"}, {"key": "b", "label": "B", "sort": ["x", "y"]}, {"key": "c", "label": "c", "sort": []}]}
+        {"key": "a", "label": "A"}, {"key": "b", "label": "B", "sort": ["x", "y"]},
+        {"key": "c", "label": "c", "sort": []}]}
 
 
 def test_pivot_fields_puts_a_field_that_is_both_row_and_column_in_the_rows():

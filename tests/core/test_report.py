@@ -5,6 +5,7 @@ import json
 import logging
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,9 +14,9 @@ from PIL import Image
 from pydantic import Field
 
 from brevetti_core import Job, JobSettings, SampleSplit, build_image_data_generator, jobstore
-from brevetti_demo import generate_vials
 from brevetti_core.report import gather, record_first_batch, record_samples, write_report
 from brevetti_core.report.render import MAX_ROWS
+from brevetti_demo import generate_vials
 
 EPOCHS = 5
 
@@ -32,7 +33,8 @@ class TrainingJob(Job):
 
     def run(self):
         samples = self.datasets[0].get_image_samples()
-        samples = SampleSplit(seed=3).update_unassigned(samples, id_path=self.artifact_path("sample_identification.csv"))
+        id_path = self.artifact_path("sample_identification.csv")
+        samples = SampleSplit(seed=3).update_unassigned(samples, id_path=id_path)
         record_samples(self, samples)
         generator = build_image_data_generator(samples, batch_size=8, shuffle=True, seed=1,
                                                image={"target_size": (64, 64)}, augmentation={})
@@ -42,6 +44,11 @@ class TrainingJob(Job):
             monitor.on_epoch_end(epoch, {"loss": 1 / (epoch + 1), "accuracy": 0.5 + 0.1 * epoch,
                                          "val_loss": 1.5 / (epoch + 1), "val_accuracy": 0.4 + 0.1 * epoch})
         self.add_output_metric("devel accuracy", 0.83)
+
+
+def read_text(path) -> str:
+    """The text of a file the report wrote (UTF-8)."""
+    return Path(path).read_text(encoding="utf-8")
 
 
 def start_job(job_type, root, datasets=(), name="vial inspection", complete=True):
@@ -63,7 +70,7 @@ def trained(vials, tmp_path_factory):
     """A completed TrainingJob and its report's HTML."""
     job = start_job(TrainingJob, tmp_path_factory.mktemp("data"), [vials])
     path = write_report(job)
-    return job, open(path, encoding="utf-8").read()
+    return job, read_text(path)
 
 
 class Tables(HTMLParser):
@@ -134,7 +141,7 @@ def test_multi_label_samples_count_once_per_label_and_once_as_samples(tmp_path):
     job = start_job(Job, tmp_path, complete=False)
     record_samples(job, pd.DataFrame({"category": [("scratch", "dent"), ("dent",), ("good",)],
                                       "purpose": ["train", "train", "devel"], "dataset_id": ["d"] * 3}))
-    rows = Tables(open(write_report(job)).read()).tables["datasets"][1][1:]
+    rows = Tables(read_text(write_report(job))).tables["datasets"][1][1:]
     assert rows == [["dent", "0", "2", "2"], ["good", "1", "0", "1"], ["scratch", "0", "1", "1"],
                     ["samples (unique)", "1", "2", "3"]]
 
@@ -155,7 +162,7 @@ def test_duplicates_split_across_purposes_are_flagged(tmp_path):
     job = start_job(Job, tmp_path, complete=False)
     record_samples(job, pd.DataFrame({"category": [("a",)] * 3, "etag": ["e1", "e1", "e2"], "path": ["x", "y", "z"],
                                       "purpose": ["train", "devel", "train"], "dataset_id": ["d"] * 3}))
-    listed = section(open(write_report(job)).read(), "datasets").split("Duplicate groups")[1]
+    listed = section(read_text(write_report(job)), "datasets").split("Duplicate groups")[1]
     assert "devel, train (split across purposes)" in listed and "e2" not in listed
 
 
@@ -180,7 +187,7 @@ def test_first_batch_shows_one_thumbnail_per_sample(trained):
     assert len(images) == 8
     first = np.asarray(Image.open(io.BytesIO(base64.b64decode(images[0]))))
     assert first.shape == (64, 64, 3) and first.std() > 5
-    records = json.load(open(job.artifact_path("report", "first_batch", "facets.json")))
+    records = json.loads(read_text(job.artifact_path("report", "first_batch", "facets.json")))
     assert re.findall(r"<figcaption>(.*?)</figcaption>", html) == [
         f"{r['category'][0]} · {r['purpose']}" for r in records]
 
@@ -193,7 +200,7 @@ def test_environment_shows_python_and_package_versions(trained):
 
 def test_a_job_without_progress_says_so(tmp_path):
     job = start_job(Job, tmp_path, complete=False)
-    html = open(write_report(job)).read()
+    html = read_text(write_report(job))
     assert "No progress recorded yet." in section(html, "training") and "<svg" not in html
     assert "No sample table recorded" in html and "No batch recorded" in html
     assert Tables(html).tables["job"][0][3] == ["status", "running"]
@@ -201,7 +208,7 @@ def test_a_job_without_progress_says_so(tmp_path):
 
 def test_a_job_that_never_started_gets_a_report_from_its_definition(tmp_path):
     definition = jobstore.create_job("planned job", root=str(tmp_path))
-    html = open(write_report(jobstore.job_dir(definition["id"], str(tmp_path)))).read()
+    html = read_text(write_report(jobstore.job_dir(definition["id"], str(tmp_path))))
     assert "planned job" in html and "not started" in html and "No environment recorded" in html
 
 
@@ -211,7 +218,7 @@ def test_a_rerun_shows_the_latest_record_of_each_epoch(tmp_path):
     for loss in (5.0, 1.0):
         monitor.on_epoch_end(0, {"loss": loss})
         monitor.on_epoch_end(1, {"loss": loss / 2})
-    rows = Tables(open(write_report(job)).read()).tables["training"][0]
+    rows = Tables(read_text(write_report(job))).tables["training"][0]
     assert rows == [["epoch", "loss"], ["0", "1"], ["1", "0.5"]]
 
 
@@ -221,7 +228,7 @@ def test_a_bad_progress_line_is_listed_and_the_others_plotted(tmp_path):
     with open(job.artifact_path("progress.jsonl"), "a") as f:
         f.write("{not json\n")
     job.get_remote_monitor().on_epoch_end(1, {"loss": 0.5})
-    html = open(write_report(job)).read()
+    html = read_text(write_report(job))
     assert section(html, "training").count("<circle") == 2
     assert "progress.jsonl line 2 was skipped" in section(html, "problems")
 
@@ -230,7 +237,7 @@ def test_huge_tables_are_capped_with_a_note(tmp_path):
     job = start_job(Job, tmp_path, complete=False)
     labels = [(f"class_{i:04d}",) for i in range(MAX_ROWS + 300)]
     record_samples(job, pd.DataFrame({"category": labels, "purpose": "train", "dataset_id": "d"}))
-    html = open(write_report(job)).read()
+    html = read_text(write_report(job))
     rows = Tables(html).tables["datasets"][1]
     assert len(rows) == 1 + MAX_ROWS + 1 and rows[-1] == ["samples (unique)", "500", "500"]
     assert f"Showing the first {MAX_ROWS} of 500 rows; 300 rows are not shown." in html
@@ -244,7 +251,7 @@ def test_an_unreadable_image_shows_a_placeholder_and_its_error(vials, tmp_path):
                           "category": [("good",), ("good",)]})
     generator = build_image_data_generator(table, batch_size=2, image={"target_size": (32, 32)})
     record_first_batch(job, generator)
-    batch = section(open(write_report(job)).read(), "batch")
+    batch = section(read_text(write_report(job)), "batch")
     assert batch.count('<figure class="failed">') == 1 and batch.count("<figure") == 2
     assert "Samples that could not be loaded (1)" in batch and "broken.bmp" in batch
 
@@ -256,7 +263,7 @@ def test_an_unreadable_atlas_gives_placeholders_and_a_listed_problem(trained, tm
         json.dump([{"category": ["good"]}, {"category": ["bad"]}], f)
     with open(f"{folder}/spriteatlas.jpeg", "wb") as f:
         f.write(b"\xff\xd8 broken jpeg")
-    html = open(write_report(job)).read()
+    html = read_text(write_report(job))
     assert section(html, "batch").count("<img") == 2
     assert "spriteatlas.jpeg could not be read" in section(html, "problems")
 
@@ -269,7 +276,7 @@ def test_the_page_fetches_nothing(trained):
 
 def test_text_from_the_job_is_escaped(tmp_path):
     job = start_job(Job, tmp_path, name="<script>alert('x')</script>", complete=False)
-    html = open(write_report(job)).read()
+    html = read_text(write_report(job))
     assert "<script" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
 
 

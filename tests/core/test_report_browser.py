@@ -23,8 +23,8 @@ import pytest
 from PIL import Image
 
 from brevetti_core import Job, SampleSplit, build_image_data_generator, jobstore
-from brevetti_demo import generate_vials
 from brevetti_core.report import record_first_batch, record_samples, write_report
+from brevetti_demo import generate_vials
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -39,7 +39,7 @@ class Browser:
         self._replies, from_browser = os.pipe()
         # Above 10, so the shell's redirections to 3 and 4 below cannot overwrite them.
         to_browser, from_browser = (_above_ten(fd) for fd in (to_browser, from_browser))
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  # the browser's stderr until close()
         args = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--hide-scrollbars", f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
@@ -171,7 +171,8 @@ class VialJob(Job):
 
     def run(self):
         samples = self.datasets[0].get_image_samples()
-        samples = SampleSplit(seed=5).update_unassigned(samples, id_path=self.artifact_path("sample_identification.csv"))
+        id_path = self.artifact_path("sample_identification.csv")
+        samples = SampleSplit(seed=5).update_unassigned(samples, id_path=id_path)
         record_samples(self, samples)
         generator = build_image_data_generator(samples, batch_size=24, shuffle=True, seed=2,
                                                image={"target_size": (96, 96)}, augmentation={})
@@ -179,7 +180,8 @@ class VialJob(Job):
         monitor = self.get_remote_monitor()
         for epoch in range(12):
             monitor.on_epoch_end(epoch, {"loss": 1.2 * 0.8 ** epoch + 0.1, "accuracy": 0.95 - 0.5 * 0.75 ** epoch,
-                                         "val_loss": 1.3 * 0.85 ** epoch + 0.2, "val_accuracy": 0.88 - 0.5 * 0.8 ** epoch})
+                                         "val_loss": 1.3 * 0.85 ** epoch + 0.2,
+                                         "val_accuracy": 0.88 - 0.5 * 0.8 ** epoch})
         self.add_output_metrics({"devel accuracy": 0.843, "devel loss": 0.41})
 
 
@@ -224,7 +226,7 @@ def test_report_loads_without_console_errors_and_shows_pivot_plots_and_thumbnail
     assert [(label, circles) for label, _, _, circles in shown["plots"]] == [("loss", 24), ("accuracy", 24)]
     assert all(width > 400 and height > 200 for _, width, height, _ in shown["plots"])
     assert len(shown["images"]) == 24 and all(width == 64 for width in shown["images"])
-    first_batch = json.load(open(job.artifact_path("report", "first_batch", "facets.json")))
+    first_batch = json.loads(Path(job.artifact_path("report", "first_batch", "facets.json")).read_text())
     assert shown["failed"] == sum("error" in record for record in first_batch)
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from brevetti_core import jobstore
 from brevetti_core.cli.main import main
@@ -12,7 +13,7 @@ def test_report_by_job_id_under_the_data_root(data_root, capsys):
     assert main(["report", job_id]) == 0
     path = capsys.readouterr().out.strip()
     assert path == str(data_root / job_id / "artifacts" / "report.html")
-    assert "cli job" in open(path).read()
+    assert "cli job" in Path(path).read_text()
 
 
 def test_report_by_job_folder(data_root, capsys, monkeypatch):

@@ -37,7 +37,7 @@ class MyJob(Job):
         print(f"Run my custom code using custom parameter \\"my_custom_int_setting\\": {self.settings.my_custom_int_setting}")
 
         return None # Return path to model artifacts to be uploaded after job is completed
-''',
+''',  # noqa: E501  # the seed notebook's cell, verbatim
     """\
 import os
 model_id = os.getenv("job_id")

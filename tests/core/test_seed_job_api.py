@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from pathlib import Path
 
 API_KEY = "seed-api-key-0c1d2e3f"
 
@@ -37,7 +38,7 @@ class MyJob(Job):
         
         return None # Return path to model artifacts to be uploaded after job is completed
         
-''',
+''',  # noqa: E501, W293  # the seed notebook's cell, verbatim (blank lines with spaces included)
     """\
 # Job info: NB: replace with ID and api key from your job
 import os
@@ -137,7 +138,8 @@ def check_outputs(outputs: list[list[str]], job_id: str, host_name: str) -> None
     assert outputs[4] == [setting_line.format(10), "10"]
     assert outputs[5] == ["'artifacts/output.json'"]
     temp_line, text = outputs[6]
-    pattern = rf"{re.escape(tempfile.gettempdir())}/brevetti-job-{job_id}-[^/]+/something_i_want_to_save_temporarily\.txt"
+    temp_dir = re.escape(tempfile.gettempdir())
+    pattern = rf"{temp_dir}/brevetti-job-{job_id}-[^/]+/something_i_want_to_save_temporarily\.txt"
     assert re.fullmatch(pattern, temp_line) and text == "Valuable information"
     assert outputs[7] == [f"Available at on the website: {host_name}/models/{job_id}/artifacts", "Valuable information"]
 
@@ -158,7 +160,7 @@ def test_seed_notebook_runs_on_a_local_data_root(tmp_path, monkeypatch):
     assert output["job"]["datasets"][0]["name"] == "vials"
     for folder, _, names in os.walk(root):
         for name in names:
-            assert API_KEY not in open(os.path.join(folder, name)).read()
+            assert API_KEY not in Path(folder, name).read_text()
 
 
 def test_seed_notebook_runs_on_an_s3_data_root(tmp_path, s3_bucket, s3_client, monkeypatch):

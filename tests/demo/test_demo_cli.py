@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from brevetti_demo.cli import VIALS, ensure_dataset
 from brevetti_core.cli.main import UsageError
-from brevetti_demo import generate_vials
 from brevetti_core.io_tools import io_tools
+from brevetti_demo import generate_vials
+from brevetti_demo.cli import VIALS, ensure_dataset
 
 
 def brevetti(*args, timeout=600):
@@ -47,7 +47,7 @@ def test_demo_trains_both_frameworks_on_identical_batches(data_root):
     assert torch_seen["train"] == tf_seen["train"] and torch_seen["devel"] == tf_seen["devel"]
     assert "every batch: IDENTICAL" in done.stdout
     assert f"train epoch 0 batch 0    {torch_seen['train'][0][2][:16]}  {tf_seen['train'][0][2][:16]}" in done.stdout
-    for name, artifacts in jobs.items():
+    for artifacts in jobs.values():
         assert read_json(artifacts / "status.json")["status"] == "completed"
         output = read_json(artifacts / "output.json")["output"]
         assert output["epochs_completed"] == 1

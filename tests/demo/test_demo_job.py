@@ -4,13 +4,20 @@ import sys
 
 import pytest
 
-from brevetti_demo import generate_vials
-from brevetti_demo.job import (ITEM_ID, SeenBatches, VialsSettings, check_classes, image_size, split_counts,
-                                   training_module)
-from brevetti_demo.vials import CLASSES
 from brevetti_core import adapters
 from brevetti_core.adapters import FrameworkUnavailable
 from brevetti_core.settings import SettingsError, load_settings, parse_argv
+from brevetti_demo import generate_vials
+from brevetti_demo.job import (
+    ITEM_ID,
+    SeenBatches,
+    VialsSettings,
+    check_classes,
+    image_size,
+    split_counts,
+    training_module,
+)
+from brevetti_demo.vials import CLASSES
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +107,8 @@ def test_datasets_without_the_classes_are_refused_with_the_setting_to_change(tmp
         shutil.rmtree(tmp_path / "other" / name)  # only unknown/ is left
     settings = settings_from(["--data.datasets", f'["{tmp_path / "other"}"]'])
     samples = settings.data.samples()
-    with pytest.raises(ValueError, match=r"no images of the classes \['good', 'missing_cap', 'failed_cap'\] in .*other: "
-                                         r"set data.classes to your class folder names"):
+    with pytest.raises(ValueError, match=r"no images of the classes \['good', 'missing_cap', 'failed_cap'\] "
+                                         r"in .*other: set data.classes to your class folder names"):
         check_classes(samples, settings.data.class_names(samples), settings.data)
 
 

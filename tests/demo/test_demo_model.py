@@ -57,7 +57,8 @@ def test_even_kernel_size_is_refused_with_the_reason():
 
 
 def test_image_too_small_for_the_pooling_blocks_is_refused():
-    with pytest.raises(ValidationError, match=r"image_size \(8, 8\) is too small for 4 pooling blocks; use at least 16"):
+    with pytest.raises(ValidationError,
+                       match=r"image_size \(8, 8\) is too small for 4 pooling blocks; use at least 16"):
         CnnSpec(image_size=(8, 8), classes=3, filters=(4, 4, 4, 4))
 
 

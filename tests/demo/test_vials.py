@@ -8,13 +8,12 @@ from collections import Counter
 import numpy as np
 import pytest
 from PIL import Image
+from test_samples_s3 import upload_tree
 
 from brevetti_core.dataset import Dataset, get_image_samples
-from brevetti_demo import generate_vials
 from brevetti_core.io_tools import IoTools
 from brevetti_core.split import SampleSplit
-
-from test_samples_s3 import upload_tree
+from brevetti_demo import generate_vials
 
 ITEM_REGEX = r"/(\d*)_\d*.bmp"
 

@@ -27,13 +27,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from brevetti_core.adapters import get_adapter, registered_adapters
 from brevetti_core.augment.augmenter import ImageAugmenter
 from brevetti_core.augment.deformation import ImageDeformation
 from brevetti_core.augment.filtering import ImageFiltering
 from brevetti_core.augment.noise import ImageNoise
 from brevetti_core.augment.transform import RandomTransformer
 from brevetti_core.dataset import Dataset
-from brevetti_core.adapters import get_adapter, registered_adapters
 from brevetti_demo.vials import generate_vials
 
 WORKER_TIMEOUT_S = 60
