@@ -221,9 +221,14 @@ def numpy_batches(plans: Iterable[BatchPlan], executor: Executor, *, load: bool,
 
 
 def example_batch(plan: Plan, executor: Executor, start_batch: int, load: bool) -> Batch:
-    """The first loadable whole batch from `start_batch`: the model of a pipeline's shapes and dtypes."""
-    for batch_plan in itertools.islice(plan.batch_plans(start_batch, WHOLE, with_params=load), 8):
-        values, _ = executor.execute(batch_plan, load)
+    """The first loadable whole batch from `start_batch`: the model of a pipeline's shapes and dtypes.
+
+    A pipeline resumed at the end has no batch left; its (empty) spec is then the first batches'.
+    """
+    numbers = list(itertools.islice(plan.batch_numbers(start_batch), 8)) or \
+        list(itertools.islice(plan.batch_numbers(0), 8))
+    for number in numbers:
+        values, _ = executor.execute(plan.batch_plan(number, WHOLE, with_params=load), load)
         if values is not None:
             return values
     raise ValueError("cannot build the pipeline: the first batches have no loadable sample")

@@ -40,6 +40,7 @@ class PlanBatches:
     def __init__(self, generator: CoreGenerator, load: bool, start: int, shards: list[Shard]):
         self.plan, self.executor = generator.seeded_plan, generator.sample_loader
         self.load, self.start, self.shards = load, start, shards
+        self.sliced = any(shard.world_size > 1 for shard in shards)
         self.failures = FailureTally(generator.on_error)
 
     def batch_plan(self, step: int, part: int) -> BatchPlan:
@@ -58,9 +59,9 @@ class PlanBatches:
         if step == END:
             self.failures.close()
             return np.bool_(False)
-        # tf.distribute hands consecutive elements to the replicas in turn: with several slices per
-        # batch an empty one must stay, or every later step would pair slices of different batches.
-        return np.bool_(size > 0 or len(self.shards) > 1)
+        # A pipeline of slices keeps an empty one: tf.distribute hands a pipeline's consecutive elements
+        # to its replicas in turn, and every rank or worker must take the same number of steps.
+        return np.bool_(size > 0 or self.sliced)
 
 
 def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,

@@ -75,11 +75,36 @@ def test_rank_slices_concatenate_to_the_global_batch(make_tf_generator, world_si
         assert np.concatenate([s[1] for s in slices]).tobytes() == img.tobytes()
 
 
-def test_a_rank_whose_slice_is_empty_skips_that_batch(make_tf_generator):
+def test_a_rank_whose_slice_is_empty_gets_an_empty_batch_so_ranks_stay_in_step(make_tf_generator):
     generator = make_tf_generator()  # 20 samples: batches of 6, 6, 6 and 2, so rank 2 of 3 gets nothing of the last
-    sizes = [[len(paths) for paths in generator.get_dataset(rank=rank, world_size=3, structure="path")]
+    ranks = [[to_numpy(b) for b in generator.get_dataset(rank=rank, world_size=3, structure=("path", "img"))]
              for rank in range(3)]
-    assert sizes == [[2, 2, 2, 1], [2, 2, 2, 1], [2, 2, 2]]
+    assert [[len(paths) for paths, _ in batches] for batches in ranks] == [[2, 2, 2, 1], [2, 2, 2, 1], [2, 2, 2, 0]]
+    _, img = ranks[2][-1]
+    assert img.shape == (0, 24, 24, 3) and img.dtype == np.float32
+
+
+def pipeline_context(pipelines: int, pipeline: int, replicas: int) -> tf.distribute.InputContext:
+    return tf.distribute.InputContext(num_input_pipelines=pipelines, input_pipeline_id=pipeline,
+                                      num_replicas_in_sync=replicas)
+
+
+def test_the_input_pipelines_of_two_workers_yield_the_same_number_of_elements(make_tf_generator):
+    generator = make_tf_generator(batch_size=19, repeat=2)  # batches of 19 and 1: worker 1's slice of 1 is empty
+    workers = [[to_numpy(b) for b in generator.get_dataset(input_context=pipeline_context(2, k, 2), structure="path")]
+               for k in range(2)]
+    expected = list(generator.get_dataset_numpy(structure="path"))
+    assert [len(elements) for elements in workers] == [len(expected)] * 2
+    for number, paths in enumerate(expected):
+        assert workers[0][number].tolist() + workers[1][number].tolist() == paths.tolist()
+
+
+@pytest.mark.parametrize("sharding", [{}, {"rank": 1, "world_size": 2}, {"input_context": pipeline_context(1, 0, 2)},
+                                      {"input_context": pipeline_context(2, 1, 2)}])
+@pytest.mark.parametrize("repeat", [False, 2])
+def test_resuming_at_the_end_yields_nothing(make_tf_generator, sharding, repeat):
+    generator = make_tf_generator(repeat=repeat)
+    assert list(generator.get_dataset(start_batch=generator.total_batches, **sharding)) == []
 
 
 class TwoReplicaContext(tf.distribute.InputContext):

@@ -31,11 +31,12 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import brevetti_tf
 from brevetti_core.dataset import Dataset
 
-root, settings, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+root, settings, out, options = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 generator = brevetti_tf.build_image_data_generator(Dataset(bucket=root).get_image_samples(),
                                                    output_structure=("path", "img", "onehot"), **settings)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-dataset = strategy.distribute_datasets_from_function(lambda context: generator.get_dataset(input_context=context))
+dataset = strategy.distribute_datasets_from_function(
+    lambda context: generator.get_dataset(input_context=context, **options))
 steps = []
 for element in dataset:
     replicas = tf.nest.map_structure(lambda value: [t.numpy() for t in strategy.experimental_local_results(value)],
@@ -46,11 +47,12 @@ with open(out, "wb") as file:
 """
 
 
-def run_strategy(tmp_path, root, settings: dict) -> dict:
-    """Iterate the distributed dataset in a fresh interpreter; returns the replica count and each step's values."""
+def run_strategy(tmp_path, root, settings: dict, options: dict | None = None) -> dict:
+    """Iterate the distributed dataset (get_dataset `options`) in a fresh interpreter; the replica count and steps."""
     script, out = tmp_path / "strategy.py", tmp_path / "steps.pkl"
     script.write_text(STRATEGY_SCRIPT)
-    done = subprocess.run([sys.executable, str(script), str(root), json.dumps(settings), str(out)],
+    done = subprocess.run([sys.executable, str(script), str(root), json.dumps(settings), str(out),
+                           json.dumps(options or {})],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -83,3 +85,8 @@ def test_an_empty_replica_slice_keeps_the_replicas_in_step(tmp_path, tf_vials_ro
     run = run_strategy(tmp_path, tf_vials_root, SMALL_LAST)
     assert [[len(part) for part in step[0]] for step in run["steps"]] == [[10, 9], [1, 0], [10, 9], [1, 0]]
     assert_replicas_concatenate_to(expected_batches(tf_vials_root, SMALL_LAST), run)
+
+
+def test_a_strategy_resumed_at_the_end_takes_no_step(tmp_path, tf_vials_root):
+    run = run_strategy(tmp_path, tf_vials_root, SETTINGS, {"start_batch": 9})  # 3 epochs of 3 batches
+    assert run == {"replicas": 2, "steps": []}

@@ -121,6 +121,14 @@ def test_a_rank_whose_slice_is_empty_gets_an_empty_batch_so_ranks_stay_in_step(m
     assert paths == [] and img.shape == (0, *ranks[0][-1][1].shape[1:]) and img.dtype == torch.float32
 
 
+@pytest.mark.parametrize("rank, world_size", [(0, 1), (1, 2), (2, 3)])
+@pytest.mark.parametrize("repeat", [False, 2])
+def test_resuming_at_the_end_yields_nothing(make_generator, rank, world_size, repeat):
+    generator = make_generator(repeat=repeat)
+    loader = generator.get_dataset(start_batch=generator.total_batches, rank=rank, world_size=world_size)
+    assert len(loader) == 0 and list(loader) == []
+
+
 def test_a_bad_image_in_a_worker_raises_in_the_main_process_naming_file_and_position(make_generator, samples,
                                                                                       tmp_path):
     bad = tmp_path / "good" / "broken.bmp"
