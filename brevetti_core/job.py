@@ -46,12 +46,13 @@ from pydantic import (
 from . import job_hooks, jobstore, rng
 from .dataset import Dataset
 from .interrupts import interruption_cause, interrupts_deferred, terminate_as_interrupt
-from .io_tools import IoTools, is_remote, join, protocol_of
+from .io_tools import IoTools, is_remote, join
+from .job_paths import confined_path
 from .liveness import Heartbeat, heartbeat_seconds, this_process, utc_now
 from .monitor import RemoteMonitor
 from .output import build_output, dumps, environment, json_value
 from .redaction import redact_text, redact_url
-from .settings import JobSettings, load_settings, parse_argv, settings_help
+from .settings import JobSettings, load_settings, parse_argv, script_argv, script_name, settings_help
 from .temp_folder import make_temp_folder, remove_stale_temp_folders
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class Job(BaseModel):
         `temp_dir` is a folder of yours to use as the temp folder (kept after the job). `io` is the
         job's file access, used for all of its files (default: a new `IoTools` of its own).
         """
-        argv = _script_argv() if argv is None else list(argv)
+        argv = script_argv() if argv is None else list(argv)
         if "--help" in argv or "-h" in argv:
             cls._print_help()
         job_args, overrides = parse_argv(argv)
@@ -184,7 +185,7 @@ class Job(BaseModel):
     @classmethod
     def _print_help(cls) -> None:
         """Print the job's settings (names, types, defaults, descriptions) and exit 0; no job is created."""
-        sys.stdout.write(settings_help(cls._settings_class(), _script_name(cls.__name__), cls.__name__))
+        sys.stdout.write(settings_help(cls._settings_class(), script_name(cls.__name__), cls.__name__))
         raise SystemExit(0)
 
     @classmethod
@@ -305,14 +306,14 @@ class Job(BaseModel):
         inside the folder that point out of it.
         """
         self._require_started("artifact_path")
-        return _prepare(join(self.job_dir, "artifacts"), parts, dir, "artifact_path")
+        return confined_path(join(self.job_dir, "artifacts"), parts, dir, "artifact_path")
 
     def temp_path(self, *parts: str, dir: bool = False) -> str:
         """`<temp folder>/<parts>`, a local folder made at start; creates the folder or the parent folder."""
         self._require_started("temp_path")
         if self._temp_dir is None:
             raise RuntimeError(f"job {self.id} is completed and its temporary folder was removed")
-        return _prepare(self._temp_dir, parts, dir, "temp_path")
+        return confined_path(self._temp_dir, parts, dir, "temp_path")
 
     # -- output ----------------------------------------------------------------------------------
     def add_output_metric(self, key: str, value: Any) -> None:
@@ -455,56 +456,10 @@ class Job(BaseModel):
             log.warning("%s", redact_text(f"could not notify completion at {url}: {error}", self._secret()))
 
 
-def _prepare(base: str, parts: tuple, make_dir: bool, what: str) -> str:
-    """`base` joined with `parts`, refusing parts that leave `base` (symlinks included); local folders are created."""
-    segments: list[str] = []
-    for part in parts:
-        text = os.fspath(part)
-        if os.path.isabs(text) or text.startswith(("/", "\\")) or protocol_of(text) != "file":
-            raise ValueError(f"{what}: part {text!r} is absolute; give parts relative to the folder")
-        pieces = [p for p in re.split(r"[\\/]", text) if p not in ("", ".")]
-        if ".." in pieces:
-            raise ValueError(f"{what}: part {text!r} leaves the folder ('..' is not allowed)")
-        segments += pieces
-    path = join(base, *segments)
-    if protocol_of(path) == "file":
-        folder, target = os.path.realpath(base), os.path.realpath(path)
-        if os.path.commonpath([folder, target]) != folder:
-            raise ValueError(f"{what}: {path} resolves to {target}, outside {base} (a symlink inside the folder "
-                             f"points out of it); write inside the folder")
-        os.makedirs(path if make_dir else os.path.dirname(path), exist_ok=True)
-    return path
-
-
 def _url(host: str, path: str) -> str:
     if re.match(r"^[a-z][a-z0-9+.-]*://", path):
         return path
     return host.rstrip("/") + "/" + path.lstrip("/")
-
-
-def _script_name(default: str) -> str:
-    """How the running script is started: ``python -m package.module``, the script's file name, else `default`."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name:
-        return f"python -m {spec.name.removesuffix('.__main__')}"
-    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else default
-
-
-def _script_argv() -> list[str]:
-    """sys.argv[1:], without the connection-file argument a Jupyter/Colab kernel is started with."""
-    argv = sys.argv[1:]
-    launcher = os.path.basename(sys.argv[0] if sys.argv else "")
-    if not launcher.startswith(("ipykernel_launcher", "colab_kernel_launcher")):
-        return argv
-    kept, skip = [], False
-    for token in argv:
-        if skip:
-            skip = False
-        elif token == "-f":
-            skip = True
-        elif not token.startswith("--f="):
-            kept.append(token)
-    return kept
 
 
 class JobMonitor(RemoteMonitor):

@@ -11,10 +11,11 @@ argparse's (no close matches), and its type errors name the field but not the fl
 a value came from. Layering the job definition between class defaults and argv would also need
 its own source machinery; here it is one merge.
 """
-from .argv import Override, parse_argv
+from .argv import Override, parse_argv, script_argv, script_name
 from .errors import SettingsError
 from .help import settings_help
 from .job_settings import JobSettings
 from .layering import load_settings
 
-__all__ = ["JobSettings", "Override", "SettingsError", "load_settings", "parse_argv", "settings_help"]
+__all__ = ["JobSettings", "Override", "SettingsError", "load_settings", "parse_argv", "script_argv", "script_name",
+           "settings_help"]

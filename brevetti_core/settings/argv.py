@@ -1,7 +1,10 @@
-"""Command-line tokens: the job arguments (--job_id, --api_key, --info_file) apart from the setting overrides."""
+"""Command-line tokens: a script's own argv, and its job arguments (--job_id, --api_key, --info_file) apart from
+the setting overrides."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from collections.abc import Sequence
 
 from .errors import SettingsError
@@ -47,3 +50,28 @@ def parse_argv(argv: Sequence[str]) -> tuple[dict[str, str], list[Override]]:
         else:
             overrides.append(Override(path, text, flag))
     return job_args, overrides
+
+
+def script_name(default: str) -> str:
+    """How the running script is started: ``python -m package.module``, the script's file name, else `default`."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else default
+
+
+def script_argv() -> list[str]:
+    """sys.argv[1:], without the connection-file argument a Jupyter/Colab kernel is started with."""
+    argv = sys.argv[1:]
+    launcher = os.path.basename(sys.argv[0] if sys.argv else "")
+    if not launcher.startswith(("ipykernel_launcher", "colab_kernel_launcher")):
+        return argv
+    kept, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "-f":
+            skip = True
+        elif not token.startswith("--f="):
+            kept.append(token)
+    return kept
