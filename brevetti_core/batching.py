@@ -130,6 +130,24 @@ def _value_spec(value: Any, declared: tuple | None) -> Any:
     return ArraySpec((None, *value.shape[1:]), value.dtype)
 
 
+def zero_sample(spec: Mapping[Any, Any]) -> dict[Any, Any]:
+    """One sample of zeros matching a batch `spec`: arrays of the per-sample shape (unknown sizes 0), scalars 0,
+    strings "" and label tuples () (the stand-in for a sample that failed, when no sample of its batch loaded)."""
+    return {key: _zero_value(item) for key, item in spec.items()}
+
+
+def _zero_value(spec: Any) -> Any:
+    if isinstance(spec, Mapping):
+        return zero_sample(spec)
+    if isinstance(spec, tuple) and not isinstance(spec, ArraySpec):
+        return tuple(_zero_value(item) for item in spec)
+    if spec.dtype.kind in "US":
+        return "" if len(spec.shape) == 1 else ()
+    if len(spec.shape) == 1:
+        return spec.dtype.type(0)
+    return np.zeros([size or 0 for size in spec.shape[1:]], dtype=spec.dtype)
+
+
 def empty_batch(spec: Any) -> Any:
     """A batch of zero samples matching `spec` (ArraySpecs, possibly nested); unknown sizes become 0."""
     if isinstance(spec, ArraySpec):

@@ -18,13 +18,13 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .actions import Action, Sample
-from .batching import Batch, as_numpy_sample, batch_spec, collate, declared_shapes
+from .batching import Batch, as_numpy_sample, batch_spec, collate, declared_shapes, zero_sample
 from .plan import BatchPlan, Plan
 from .sharding import WHOLE
 from .structure import Structure, select_structure
@@ -82,9 +82,14 @@ class Executor:
     """Runs an action chain on plan rows and collates them: the only code that turns a plan into samples."""
 
     def __init__(self, actions: Sequence[Action], prefixes: Sequence[str], sample_columns: Sequence[Any],
-                 on_error: str = "raise"):
+                 on_error: str = "raise", prototype: Sample | None = None):
         self.actions, self.prefixes = tuple(actions), tuple(prefixes)
         self.sample_columns, self.on_error = tuple(sample_columns), check_on_error(on_error)
+        self.prototype = prototype
+
+    def with_prototype(self, prototype: Sample) -> Executor:
+        """This executor with `prototype` (a zero sample) for batches in which no sample loads under "zeros"."""
+        return Executor(self.actions, self.prefixes, self.sample_columns, self.on_error, prototype)
 
     def sample(self, row: Mapping[Any, Any]) -> Sample:
         """The slot's sample as the table holds it (no actions applied)."""
@@ -147,13 +152,14 @@ class Executor:
         """The samples with failures dropped ("skip") or replaced by zeros shaped like a loaded sample ("zeros").
 
         A zeros replacement keeps the failed sample's own table values (path, category, ...) and
-        zeroes what the actions added. A batch in which no sample loaded has no shape to copy: it
-        comes out empty, and the tally counts it as dropped.
+        zeroes what the actions added, shaped like the batch's first loaded sample, or like the
+        executor's `prototype` when none loaded. Without either the batch comes out empty, and the
+        tally counts it as dropped.
         """
         loaded = [result for result in results if not isinstance(result, SampleError)]
-        if self.on_error == "skip" or not loaded:
+        prototype = loaded[0] if loaded else self.prototype
+        if self.on_error == "skip" or prototype is None:
             return loaded
-        prototype = loaded[0]
         return [result if not isinstance(result, SampleError) else
                 {key: (result.sample[key] if key in result.sample and not isinstance(value, np.ndarray)
                        else _zeros_like(value)) for key, value in prototype.items()}
@@ -202,12 +208,18 @@ class FailureTally:
 
 
 def numpy_batches(plans: Iterable[BatchPlan], executor: Executor, *, load: bool, batch: bool,
-                  structure: Structure) -> Iterator[Any]:
-    """The executed plans as numpy batches (or one sample at a time), picked by `structure`; empty ones skipped."""
+                  structure: Structure, prototype: Callable[[], Sample] | None = None) -> Iterator[Any]:
+    """The executed plans as numpy batches (or one sample at a time), picked by `structure`; empty ones skipped.
+
+    `prototype` makes the zero sample for a batch in which nothing loads under "zeros", when one first does.
+    """
     tally = FailureTally(executor.on_error)
     try:
         for plan in plans:
             samples, failures = executor.samples(plan, load)
+            if failures and not samples and executor.on_error == "zeros" and prototype is not None:
+                executor = executor.with_prototype(prototype())
+                samples, failures = executor.samples(plan, load)
             tally.record(plan.epoch, failures, empty=not samples)
             if not samples:
                 continue
@@ -238,3 +250,8 @@ def pipeline_spec(plan: Plan, executor: Executor, start_batch: int, load: bool) 
     """The ``batch_spec`` of a pipeline's batches: its example batch's, with the actions' declared static shapes."""
     declared = declared_shapes(executor.actions) if load else {}
     return batch_spec(example_batch(plan, executor, start_batch, load), declared)
+
+
+def spec_prototype(plan: Plan, executor: Executor, start_batch: int) -> Sample:
+    """The zero sample of a loading pipeline's spec: what stands in for the failed samples of a batch none loaded in."""
+    return zero_sample(pipeline_spec(plan, executor, start_batch, load=True))

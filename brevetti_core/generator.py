@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from .actions import Action, as_action
-from .executor import Executor, check_on_error, numpy_batches
+from .executor import Executor, check_on_error, numpy_batches, spec_prototype
 from .plan import BatchPlan, Plan
 from .sampling import Weighing, check_weighing
 from .sharding import Shard
@@ -154,7 +155,9 @@ class DataGenerator:
         """Iterator over the planned samples with every action applied, batched or one by one (as get_samples_numpy)."""
         structure = resolve_structure(structure, self.output_structure)
         plans = self.batch_plans(start_batch, rank, world_size, with_params=True)
-        return numpy_batches(plans, self.sample_loader, load=True, batch=batch, structure=structure)
+        executor = self.sample_loader
+        prototype = partial(spec_prototype, self.seeded_plan, executor, start_batch)
+        return numpy_batches(plans, executor, load=True, batch=batch, structure=structure, prototype=prototype)
 
     def __iter__(self) -> Iterator[Any]:
         return self.get_dataset_numpy()

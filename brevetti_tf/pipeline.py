@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from brevetti_core.batching import ArraySpec
-from brevetti_core.executor import FailureTally, pipeline_spec
+from brevetti_core.batching import ArraySpec, zero_sample
+from brevetti_core.executor import Executor, FailureTally, pipeline_spec
 from brevetti_core.generator import DataGenerator as CoreGenerator
-from brevetti_core.plan import BatchPlan
+from brevetti_core.plan import BatchPlan, Plan
 from brevetti_core.sharding import Shard
 from brevetti_core.structure import Structure, select_structure
 
@@ -37,11 +37,11 @@ def tf_dtype(dtype: np.dtype) -> tf.DType:
 class PlanBatches:
     """Loads this pipeline's slice `part` of one pipeline step; shared by the tf.data map calls (thread-safe)."""
 
-    def __init__(self, generator: CoreGenerator, load: bool, start: int, shards: list[Shard]):
-        self.plan, self.executor = generator.seeded_plan, generator.sample_loader
+    def __init__(self, plan: Plan, executor: Executor, load: bool, start: int, shards: list[Shard]):
+        self.plan, self.executor = plan, executor
         self.load, self.start, self.shards = load, start, shards
         self.sliced = any(shard.world_size > 1 for shard in shards)
-        self.failures = FailureTally(generator.on_error)
+        self.failures = FailureTally(executor.on_error)
 
     def batch_plan(self, step: int, part: int) -> BatchPlan:
         """The plan of shard `part` of pipeline step `step` (global batch start + step)."""
@@ -72,9 +72,12 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     One shard for a plain or rank-sharded pipeline; a ``tf.distribute`` input pipeline feeding
     several local replicas yields one element per replica, in order.
     """
-    generator.seeded_plan.batch_numbers(start_batch)  # checks start_batch now
-    batches = PlanBatches(generator, load, start_batch, shards)
-    spec = pipeline_spec(batches.plan, batches.executor, start_batch, load)
+    plan, executor = generator.seeded_plan, generator.sample_loader
+    plan.batch_numbers(start_batch)  # checks start_batch now
+    spec = pipeline_spec(plan, executor, start_batch, load)
+    if load and executor.on_error == "zeros":
+        executor = executor.with_prototype(zero_sample(spec))
+    batches = PlanBatches(plan, executor, load, start_batch, shards)
     element_spec = select_structure({key: _tensor_spec(value, str(key)) for key, value in spec.items()}, structure)
     flat_spec = tf.nest.flatten(element_spec)
     empty = [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]
@@ -95,7 +98,7 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
         size = tf.shape(tf.nest.flatten(values)[0], out_type=tf.int64)[0]
         return tf.reshape(tf.numpy_function(batches.keep, [step, size], tf.bool), [])
 
-    total = generator.total_batches
+    total = plan.total_batches
     steps = tf.data.Dataset.range(ENDLESS if total is None else total - start_batch)
     parts = steps.flat_map(lambda step: tf.data.Dataset.range(len(shards)).map(lambda part: (step, part)))
     parts = parts.concatenate(tf.data.Dataset.from_tensors((tf.constant(END, tf.int64), tf.constant(0, tf.int64))))

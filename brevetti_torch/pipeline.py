@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from brevetti_core.batching import empty_batch, label_array
+from brevetti_core.batching import empty_batch, label_array, zero_sample
 from brevetti_core.executor import Executor, FailureTally, pipeline_spec
 from brevetti_core.generator import DataGenerator as CoreGenerator
 from brevetti_core.plan import BatchPlan, Plan
@@ -155,9 +155,11 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     """
     plan, executor = generator.seeded_plan, generator.sample_loader
     sampler = PlanBatchSampler(plan, start_batch, shards, load)
-    empty = None
-    if any(shard.world_size > 1 for shard in shards):
-        empty = select_structure(empty_batch(pipeline_spec(plan, executor, start_batch, load)), structure)
+    sliced, zeros = any(shard.world_size > 1 for shard in shards), load and executor.on_error == "zeros"
+    spec = pipeline_spec(plan, executor, start_batch, load) if sliced or zeros else {}
+    empty = select_structure(empty_batch(spec), structure) if sliced else None
+    if zeros:
+        executor = executor.with_prototype(zero_sample(spec))
     return PlanLoader(PlanDataset(executor, load), batch_sampler=sampler, num_workers=num_workers,
                       collate_fn=PlanCollator(structure, channels_last, empty), on_error=generator.on_error,
                       unbatch=not batch, **loader_options)

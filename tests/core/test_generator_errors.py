@@ -74,8 +74,18 @@ def test_skip_drops_the_failed_sample_with_a_counted_warning_per_epoch(caplog):
                                                             "on_error='skip': 1 samples failed in epoch 1"]
 
 
-def test_zeros_drops_a_batch_in_which_nothing_loaded_and_says_so(caplog):
+def test_zeros_keeps_a_batch_in_which_nothing_loaded_shaped_like_the_others(caplog):
     gen = DataGenerator(samples().iloc[[2, 0]], batch_size=1, seed=0, on_error="zeros").map(load)
+    with caplog.at_level(logging.WARNING):
+        failed, loaded = list(gen.get_dataset_numpy())
+    assert failed["img"].shape == loaded["img"].shape == (1, 2, 2, 1) and not failed["img"].any()
+    assert (failed["id"].tolist(), failed["path"].tolist(), failed["category"].tolist()) == ([2], ["broken.png"],
+                                                                                            [["x"]])
+    assert "1 samples failed in epoch 0 and were replaced by zeros" in caplog.text and "dropped" not in caplog.text
+
+
+def test_skip_drops_a_batch_in_which_nothing_loaded_and_says_so(caplog):
+    gen = DataGenerator(samples().iloc[[2, 0]], batch_size=1, seed=0, on_error="skip").map(load)
     with caplog.at_level(logging.WARNING):
         batches = list(gen.get_dataset_numpy(structure="id"))
     assert [b.tolist() for b in batches] == [[0]]

@@ -177,3 +177,13 @@ def test_skipped_failures_of_the_last_epoch_are_reported_when_the_dataset_ends(m
     assert [w.split(" and were")[0] for w in warnings] == ["on_error='skip': 2 samples failed in epoch 0",
                                                            "on_error='skip': 2 samples failed in epoch 1"]
     assert str(bad) in warnings[1]
+
+
+def test_zeros_keeps_the_shape_of_a_batch_in_which_every_sample_failed(make_tf_generator, tf_samples, tmp_path):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = tf_samples.copy()
+    table.loc[6:11, "path"] = str(bad)  # the whole second batch of 6
+    batches = [to_numpy(b) for b in make_tf_generator(samples=table, shuffle=False, on_error="zeros").get_dataset()]
+    assert [img.shape for img, _ in batches] == [(6, 24, 24, 3)] * 3 + [(2, 24, 24, 3)]
+    assert not batches[1][0].any() and not batches[1][1].any() and batches[0][0].any()

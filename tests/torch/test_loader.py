@@ -188,3 +188,14 @@ def test_failures_skipped_in_workers_are_reported_per_epoch_in_the_main_process(
     assert [w.split(" and were")[0] for w in warnings] == ["on_error='skip': 2 samples failed in epoch 0",
                                                            "on_error='skip': 2 samples failed in epoch 1"]
     assert str(bad) in warnings[1]
+
+
+def test_zeros_keeps_the_shape_of_a_batch_in_which_every_sample_failed(make_generator, samples, tmp_path):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = samples.copy()
+    table.loc[6:11, "path"] = str(bad)  # the whole second batch of 6
+    generator = make_generator(samples=table, shuffle=False, on_error="zeros")
+    batches = list(generator.get_dataset(num_workers=1, timeout=WORKER_TIMEOUT_S))
+    assert [tuple(img.shape) for img, _ in batches] == [(6, 3, 24, 24)] * 3 + [(2, 3, 24, 24)]
+    assert not batches[1][0].any() and not batches[1][1].any() and batches[0][0].any()
