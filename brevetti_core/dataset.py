@@ -13,8 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .annotations import ANNOTATION_COLUMNS, annotation_files, merge_annotations
 from .io_tools import IoTools, io_tools
-from .samples import (IMAGE_FILTER, SAMPLE_COLUMNS, ClassMapping, dataset_root, empty_sample_table, image_samples,
-                      list_files)
+from .samples import (
+    IMAGE_FILTER,
+    SAMPLE_COLUMNS,
+    ClassMapping,
+    dataset_root,
+    empty_sample_table,
+    image_samples,
+    list_files,
+)
 
 log = logging.getLogger(__name__)
 

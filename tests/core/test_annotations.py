@@ -3,13 +3,12 @@ import hashlib
 import json
 
 import pytest
+from test_samples import write_image
+from test_samples_s3 import upload_tree
 
 from brevetti_core.annotations import list_annotations
 from brevetti_core.dataset import Dataset, get_image_samples
 from brevetti_core.io_tools import IoTools
-
-from test_samples import write_image
-from test_samples_s3 import upload_tree
 
 ANNOTATION = {"annotations": [{"label": "cap", "type": "polygon", "color": "#ff0000",
                                "points": [{"x": 1, "y": 1}, {"x": 5, "y": 1}, {"x": 5, "y": 4}]}],

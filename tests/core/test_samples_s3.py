@@ -3,11 +3,10 @@ import hashlib
 import os
 
 import pytest
+from test_samples import write_image
 
 from brevetti_core.dataset import Dataset
 from brevetti_core.io_tools import IoTools
-
-from test_samples import write_image
 
 
 def upload_tree(s3_client, local_root, bucket_uri, prefix=""):

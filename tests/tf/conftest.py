@@ -6,9 +6,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import pytest  # noqa: E402
-
-from adapter_generators import generator_factory  # noqa: E402
+import pytest
+from adapter_generators import generator_factory
 
 
 @pytest.fixture(scope="session")
