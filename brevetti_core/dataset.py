@@ -93,7 +93,8 @@ class Dataset(BaseModel):
 def category_counts(samples: pd.DataFrame) -> dict[tuple[str, ...], int]:
     """{category: number of samples}, most frequent first, ties by name (the `Contents:` log line)."""
     counts = samples["category"].value_counts(sort=False)
-    return {tuple(category): int(n) for category, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))}
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {tuple(category): int(n) for category, n in ordered}  # type: ignore[arg-type]  # categories are tuples
 
 
 def get_image_samples(datasets: Sequence[Dataset], *args, io: IoTools = io_tools, **kwargs) -> pd.DataFrame:

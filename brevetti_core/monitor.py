@@ -62,7 +62,7 @@ class RemoteMonitor:
         import requests
 
         try:
-            response = requests.post(self.url, data={"data": line}, timeout=self.timeout)
+            response = requests.post(str(self.url), data={"data": line}, timeout=self.timeout)  # only called with a url
             response.raise_for_status()
         except (requests.RequestException, ValueError) as error:
             message = redact_text(f"could not reach the remote monitor at {self.url}: {error}", self._secret)

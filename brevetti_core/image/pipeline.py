@@ -36,7 +36,8 @@ class ImagePipeline(Action):
                  resize_method: str = "bilinear", antialias: bool = False, padding_mode: str = "CONSTANT",
                  center_padding: bool = False, allow_truncated: bool = False,
                  max_pixels: int | None = DEFAULT_MAX_PIXELS, exif_orientation: bool = True, io: IoTools | None = None):
-        self.geometry = ImageGeometry(rois=rois, roi_mode=roi_mode, target_size=target_size,
+        self.geometry = ImageGeometry(rois=rois, roi_mode=roi_mode,
+                                      target_size=target_size,  # type: ignore[arg-type]  # ImageGeometry checks it
                                       keep_aspect_ratio=bool(keep_aspect_ratio), padding_mode=padding_mode,
                                       center_padding=bool(center_padding))
         self.channels = check_color_mode(color_mode)
