@@ -25,14 +25,17 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .image.decode import DecodeOptions, ImageDecodeError, verify_image
 from .io_tools import IoTools, io_tools, protocol_of, s3_endpoint
+
+if TYPE_CHECKING:
+    from .image.decode import DecodeOptions
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +248,8 @@ def unreadable_images(paths: Sequence[str], io: IoTools = io_tools,
     Returns columns `path` and `error` (the reason `ImageDecodeError` gives, e.g. an empty file, an
     unrecognised format, a truncated file or one over the pixel limit).
     """
+    from .image.decode import DecodeOptions, ImageDecodeError, verify_image  # Pillow only when verifying
+
     options = options or DecodeOptions()
 
     def problem(path: str) -> str | None:

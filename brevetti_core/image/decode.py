@@ -32,10 +32,10 @@ COLOR_MODES = {"rgb": 3, "greyscale": 1, "bayer": 3}
 # ITU-R 601 luma, the weights Pillow's own convert("L") uses.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
-# 8192 x 8192. Above the largest common machine-vision sensors (50 MP, 8192 x 6144) and a 16k
-# line-scan frame of 4096 lines, yet one RGB decode at the limit already holds ~1 GB per worker
+# 8192 x 8192: room for the largest common machine-vision sensors (50 MP, 8192 x 6144) and for a
+# 16k line-scan frame of 4096 lines, yet one RGB decode at the limit already holds ~1 GB per worker
 # (768 MB of float32 plus Pillow's 8-bit copy). Pillow itself only warns from 89 MP and refuses from
-# 179 MP, after a few hundred bytes of PNG can claim 100 MP.
+# 179 MP, while 97 KB of PNG can claim 100 MP.
 DEFAULT_MAX_PIXELS = 64 * 2**20
 
 T = TypeVar("T")
@@ -62,8 +62,8 @@ class ImageDecodeError(ValueError):
 class DecodeOptions:
     """How image files are decoded; part of the pipeline, so every worker process decodes alike.
 
-    allow_truncated: decode a file whose data ends early (the missing part stays 0, or grey for
-        JPEG) instead of raising `ImageDecodeError`.
+    allow_truncated: decode a file whose data ends early instead of raising `ImageDecodeError`;
+        the missing part is what the decoder leaves there (0, or grey for JPEG).
     max_pixels: the largest width x height decoded, checked from the file header before any pixel
         is decoded; None for no limit.
     exif_orientation: turn images upright by their EXIF Orientation tag, because annotations are
