@@ -25,7 +25,7 @@ import numpy as np
 
 from .actions import Action, Sample
 from .batching import Batch, as_numpy_sample, batch_spec, collate, declared_shapes, zero_sample
-from .plan import BatchPlan, Plan
+from .plan import BatchPlan, BatchSource
 from .sharding import WHOLE
 from .structure import Structure, select_structure
 
@@ -232,7 +232,7 @@ def numpy_batches(plans: Iterable[BatchPlan], executor: Executor, *, load: bool,
         tally.close()
 
 
-def example_batch(plan: Plan, executor: Executor, start_batch: int, load: bool) -> Batch:
+def example_batch(plan: BatchSource, executor: Executor, start_batch: int, load: bool) -> Batch:
     """The first loadable whole batch from `start_batch`: the model of a pipeline's shapes and dtypes.
 
     A pipeline resumed at the end has no batch left; its (empty) spec is then the first batches'.
@@ -246,12 +246,12 @@ def example_batch(plan: Plan, executor: Executor, start_batch: int, load: bool) 
     raise ValueError("cannot build the pipeline: the first batches have no loadable sample")
 
 
-def pipeline_spec(plan: Plan, executor: Executor, start_batch: int, load: bool) -> dict[str, Any]:
+def pipeline_spec(plan: BatchSource, executor: Executor, start_batch: int, load: bool) -> dict[str, Any]:
     """The ``batch_spec`` of a pipeline's batches: its example batch's, with the actions' declared static shapes."""
     declared = declared_shapes(executor.actions) if load else {}
     return batch_spec(example_batch(plan, executor, start_batch, load), declared)
 
 
-def spec_prototype(plan: Plan, executor: Executor, start_batch: int) -> Sample:
+def spec_prototype(plan: BatchSource, executor: Executor, start_batch: int) -> Sample:
     """The zero sample of a loading pipeline's spec: what stands in for the failed samples of a batch none loaded in."""
     return zero_sample(pipeline_spec(plan, executor, start_batch, load=True))

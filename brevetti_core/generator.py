@@ -4,7 +4,9 @@ The generator holds a ``Plan`` (``generator.seeded_plan``: which sample fills wh
 every random parameter of every mapped action, a pure function of the samples, settings and
 seed), its output structure and its ``on_error`` policy. Everything it does is one of:
 
-- ``plan(epoch)``: the epoch's plan as a DataFrame; ``batch_plans(start_batch, rank, world_size)``:
+- ``plan(epoch)``: the epoch's plan as a DataFrame (``save_plan``/``load_plan``: as a file, see
+  ``plan_file.py``; ``plan=`` on every dataset getter replays one, see ``replay.py``);
+  ``batch_plans(start_batch, rank, world_size)``:
   the ``BatchPlan`` of each global batch from ``start_batch`` on (resume), cut to the rank's
   contiguous slice (``sharding.Shard``; a slice may be empty when the batch is smaller than the world);
 - ``sample_loader``: the picklable ``Executor`` of those plans (``load_sample(row)`` is its ``load``);
@@ -27,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from .actions import Action, as_action
 from .executor import Executor, check_on_error, numpy_batches, spec_prototype
-from .plan import BatchPlan, Plan
+from .plan import BatchPlan, BatchSource, Plan
+from .plan_file import PlanPath, load_plan, save_plan
+from .replay import ReplayPlan
 from .sampling import Weighing, check_weighing
 from .sharding import Shard
 from .structure import DEFAULT, Structure, check_structure, resolve_structure, select_structure
@@ -123,6 +127,37 @@ class DataGenerator:
         """
         return self.seeded_plan.batch_plans(start_batch, Shard(rank, world_size), with_params)
 
+    def save_plan(self, path: PlanPath, epoch: int = 0) -> None:
+        """Write the plan of `epoch` and this generator's settings to `path`: CSV, or Parquet for .parquet/.pq.
+
+        ``load_plan(path)`` reads it back with its tuples and dtypes; ``get_dataset_numpy(plan=path)``
+        (and the adapters' ``get_dataset(plan=path)``) replay it.
+        """
+        save_plan(self.plan(epoch), path, {**self.settings(), "epoch": int(epoch), "batches_per_epoch": len(self)})
+
+    @staticmethod
+    def load_plan(path: PlanPath) -> pd.DataFrame:
+        """The plan table saved in `path` (by ``save_plan``, or a plain ``plan(epoch).to_csv()``)."""
+        return load_plan(path)
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that make this generator's plan, as JSON-ready values (a plan file's header holds them)."""
+        weighing = self.sampling_group_weighing
+        return {"samples": len(self.samples), "batch_size": self.batch_size, "shuffle": self.shuffle,
+                "repeat": self.repeat, "sampling_groupby": self.sampling_groupby,
+                "sampling_group_weighing": weighing if isinstance(weighing, str) else
+                getattr(weighing, "__qualname__", repr(weighing)),
+                "seed": self.seed, "max_epoch_samples": float(self.max_epoch_samples), "on_error": self.on_error,
+                "output_structure": self.output_structure,
+                "actions": dict(zip(self.seeded_plan.prefixes, (action.describe() for action in self.actions)))}
+
+    def batch_source(self, plan: pd.DataFrame | PlanPath | None = None) -> BatchSource:
+        """What a pipeline walks: this generator's own plan, or a saved `plan` (a table or a plan file) replayed."""
+        if plan is None:
+            return self.seeded_plan
+        table = plan if isinstance(plan, pd.DataFrame) else load_plan(plan)
+        return ReplayPlan(table, self.samples)
+
     # -- execution -----------------------------------------------------------------------------
 
     @property
@@ -140,23 +175,27 @@ class DataGenerator:
         return select_structure(values, resolve_structure(structure, self.output_structure))
 
     def get_samples_numpy(self, batch: bool = True, structure: Structure = None, start_batch: int = 0,
-                          rank: int = 0, world_size: int = 1) -> Iterator[Any]:
+                          rank: int = 0, world_size: int = 1,
+                          plan: pd.DataFrame | PlanPath | None = None) -> Iterator[Any]:
         """Iterator over the planned samples as the table holds them (no actions), batched or one by one.
 
         `start_batch` resumes at a global batch; `rank`/`world_size` yield that rank's slices
         (a rank whose slice of a batch is empty skips it; ``batch_plans`` keeps ranks in step).
+        `plan` replays a saved plan (a table or a plan file) instead of the generator's own.
         """
         structure = resolve_structure(structure, self.output_structure)
-        plans = self.batch_plans(start_batch, rank, world_size, with_params=False)
+        plans = self.batch_source(plan).batch_plans(start_batch, Shard(rank, world_size), with_params=False)
         return numpy_batches(plans, self.sample_loader, load=False, batch=batch, structure=structure)
 
     def get_dataset_numpy(self, batch: bool = True, structure: Structure = DEFAULT, start_batch: int = 0,
-                          rank: int = 0, world_size: int = 1) -> Iterator[Any]:
+                          rank: int = 0, world_size: int = 1,
+                          plan: pd.DataFrame | PlanPath | None = None) -> Iterator[Any]:
         """Iterator over the planned samples with every action applied, batched or one by one (as get_samples_numpy)."""
         structure = resolve_structure(structure, self.output_structure)
-        plans = self.batch_plans(start_batch, rank, world_size, with_params=True)
+        source = self.batch_source(plan)
+        plans = source.batch_plans(start_batch, Shard(rank, world_size), with_params=True)
         executor = self.sample_loader
-        prototype = partial(spec_prototype, self.seeded_plan, executor, start_batch)
+        prototype = partial(spec_prototype, source, executor, start_batch)
         return numpy_batches(plans, executor, load=True, batch=batch, structure=structure, prototype=prototype)
 
     def __iter__(self) -> Iterator[Any]:

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,23 @@ class BatchPlan:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+class BatchSource(Protocol):
+    """What a pipeline walks: global batches by number, each cut to a shard (a ``Plan``, or a replayed saved plan)."""
+
+    @property
+    def total_batches(self) -> int | None:
+        """Batches in all; None when endless."""
+
+    def batch_numbers(self, start_batch: int = 0) -> Iterable[int]:
+        """The batch numbers from `start_batch` to the end; ValueError naming the length when past it."""
+
+    def batch_plan(self, batch: int, shard: Shard = WHOLE, with_params: bool = True) -> BatchPlan:
+        """Batch `batch` cut to `shard`'s slice."""
+
+    def batch_plans(self, start_batch: int = 0, shard: Shard = WHOLE, with_params: bool = True) -> Iterator[BatchPlan]:
+        """The plans of batches start_batch, start_batch+1, ..., each cut to `shard`'s slice."""
 
 
 def sample_table(samples: Any) -> pd.DataFrame:

@@ -5,11 +5,13 @@ everything else (plan, len, map, numpy iteration) is the core generator's.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+import pandas as pd
 import tensorflow as tf
 
 from brevetti_core import generator as core
+from brevetti_core.plan_file import PlanPath
 from brevetti_core.structure import DEFAULT, Structure, resolve_structure
 
 from .pipeline import make_pipeline
@@ -26,16 +28,18 @@ class DataGenerator(core.DataGenerator):
     def get_dataset(self, batch: bool = True, structure: Structure = DEFAULT, **options: Any) -> tf.data.Dataset:
         """The planned samples with every action applied, as a tf.data.Dataset.
 
-        Options: start_batch (resume), rank/world_size or input_context (a tf.distribute.InputContext),
-        num_parallel_calls (default AUTOTUNE), prefetch (default AUTOTUNE; 0 for none).
+        Options: plan (replay a saved plan: a table or a plan file), start_batch (resume),
+        rank/world_size or input_context (a tf.distribute.InputContext), num_parallel_calls
+        (default AUTOTUNE), prefetch (default AUTOTUNE; 0 for none).
         """
         return self._pipeline(load=True, batch=batch, structure=structure, **options)
 
     def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
                   world_size: int | None = None, input_context: tf.distribute.InputContext | None = None,
-                  **options: Any) -> tf.data.Dataset:
+                  plan: pd.DataFrame | PlanPath | None = None, **options: Any) -> tf.data.Dataset:
         structure = resolve_structure(structure, self.output_structure)
-        return make_pipeline(self, load=load, batch=batch, structure=structure, start_batch=start_batch,
+        return make_pipeline(self.batch_source(plan), self.sample_loader, load=load, batch=batch,
+                             structure=structure, start_batch=start_batch,
                              shards=resolve_shards(rank, world_size, input_context), **options)
 
 
@@ -48,5 +52,6 @@ class StratifiedSampler(core.StratifiedSampler):
 def build_image_data_generator(samples: Any, classes=None, image=None, augmentation=None,
                                **kwargs: Any) -> DataGenerator:
     """The core build_image_data_generator, returning the TensorFlow flavour."""
-    return core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator,
-                                           **kwargs)
+    generator = core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator,
+                                                **kwargs)
+    return cast(DataGenerator, generator)  # map() keeps the flavour it was built with

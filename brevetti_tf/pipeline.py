@@ -15,8 +15,7 @@ import tensorflow as tf
 
 from brevetti_core.batching import ArraySpec, zero_sample
 from brevetti_core.executor import Executor, FailureTally, pipeline_spec
-from brevetti_core.generator import DataGenerator as CoreGenerator
-from brevetti_core.plan import BatchPlan, Plan
+from brevetti_core.plan import BatchPlan, BatchSource
 from brevetti_core.sharding import Shard
 from brevetti_core.structure import Structure, select_structure
 
@@ -37,7 +36,7 @@ def tf_dtype(dtype: np.dtype) -> tf.DType:
 class PlanBatches:
     """Loads this pipeline's slice `part` of one pipeline step; shared by the tf.data map calls (thread-safe)."""
 
-    def __init__(self, plan: Plan, executor: Executor, load: bool, start: int, shards: list[Shard]):
+    def __init__(self, plan: BatchSource, executor: Executor, load: bool, start: int, shards: list[Shard]):
         self.plan, self.executor = plan, executor
         self.load, self.start, self.shards = load, start, shards
         self.sliced = any(shard.world_size > 1 for shard in shards)
@@ -64,15 +63,14 @@ class PlanBatches:
         return np.bool_(size > 0 or self.sliced)
 
 
-def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
-                  shards: list[Shard], num_parallel_calls: int | None = tf.data.AUTOTUNE,
+def make_pipeline(plan: BatchSource, executor: Executor, *, load: bool, batch: bool, structure: Structure,
+                  start_batch: int, shards: list[Shard], num_parallel_calls: int | None = tf.data.AUTOTUNE,
                   prefetch: int | None = tf.data.AUTOTUNE) -> tf.data.Dataset:
-    """The tf.data.Dataset executing `generator`'s plan: per global batch from `start_batch`, one element per shard.
+    """The tf.data.Dataset executing `plan` with `executor`: per global batch from `start_batch`, one element per shard.
 
     One shard for a plain or rank-sharded pipeline; a ``tf.distribute`` input pipeline feeding
     several local replicas yields one element per replica, in order.
     """
-    plan, executor = generator.seeded_plan, generator.sample_loader
     plan.batch_numbers(start_batch)  # checks start_batch now
     spec = pipeline_spec(plan, executor, start_batch, load)
     if load and executor.on_error == "zeros":

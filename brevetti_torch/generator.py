@@ -5,11 +5,13 @@ everything else (plan, len, map, numpy iteration) is the core generator's.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+import pandas as pd
 import torch.distributed as dist
 
 from brevetti_core import generator as core
+from brevetti_core.plan_file import PlanPath
 from brevetti_core.structure import DEFAULT, Structure, resolve_structure
 
 from .pipeline import PlanLoader, make_pipeline
@@ -26,17 +28,19 @@ class DataGenerator(core.DataGenerator):
     def get_dataset(self, batch: bool = True, structure: Structure = DEFAULT, **options: Any) -> PlanLoader:
         """The planned samples with every action applied, as a DataLoader.
 
-        Options: start_batch (resume), rank/world_size or process_group (default: torch.distributed's
-        default group when initialised), channels_last, and DataLoader's num_workers, pin_memory,
-        persistent_workers, prefetch_factor, multiprocessing_context, timeout.
+        Options: plan (replay a saved plan: a table or a plan file), start_batch (resume),
+        rank/world_size or process_group (default: torch.distributed's default group when
+        initialised), channels_last, and DataLoader's num_workers, pin_memory, persistent_workers,
+        prefetch_factor, multiprocessing_context, timeout.
         """
         return self._pipeline(load=True, batch=batch, structure=structure, **options)
 
     def _pipeline(self, load: bool, batch: bool, structure: Structure, start_batch: int = 0, rank: int | None = None,
                   world_size: int | None = None, process_group: dist.ProcessGroup | None = None,
-                  **options: Any) -> PlanLoader:
+                  plan: pd.DataFrame | PlanPath | None = None, **options: Any) -> PlanLoader:
         structure = resolve_structure(structure, self.output_structure)
-        return make_pipeline(self, load=load, batch=batch, structure=structure, start_batch=start_batch,
+        return make_pipeline(self.batch_source(plan), self.sample_loader, load=load, batch=batch,
+                             structure=structure, start_batch=start_batch,
                              shards=resolve_shards(rank, world_size, process_group), **options)
 
 
@@ -49,5 +53,6 @@ class StratifiedSampler(core.StratifiedSampler):
 def build_image_data_generator(samples: Any, classes=None, image=None, augmentation=None,
                                **kwargs: Any) -> DataGenerator:
     """The core build_image_data_generator, returning the PyTorch flavour."""
-    return core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator,
-                                           **kwargs)
+    generator = core.build_image_data_generator(samples, classes, image, augmentation, generator_type=DataGenerator,
+                                                **kwargs)
+    return cast(DataGenerator, generator)  # map() keeps the flavour it was built with

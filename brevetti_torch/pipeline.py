@@ -17,8 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from brevetti_core.batching import empty_batch, label_array, zero_sample
 from brevetti_core.executor import Executor, FailureTally, pipeline_spec
-from brevetti_core.generator import DataGenerator as CoreGenerator
-from brevetti_core.plan import BatchPlan, Plan
+from brevetti_core.plan import BatchPlan, BatchSource
 from brevetti_core.sharding import Shard
 from brevetti_core.structure import Structure, select_structure
 
@@ -37,7 +36,7 @@ class PlanDataset(Dataset):
 class PlanBatchSampler(Sampler):
     """Yields one BatchPlan per step: each global batch from `start_batch` on, cut to each shard in turn."""
 
-    def __init__(self, plan: Plan, start_batch: int, shards: list[Shard], load: bool):
+    def __init__(self, plan: BatchSource, start_batch: int, shards: list[Shard], load: bool):
         self.plan, self.start_batch, self.shards, self.load = plan, start_batch, shards, load
         plan.batch_numbers(start_batch)  # checks start_batch now
 
@@ -146,14 +145,13 @@ def _item(batch: Any, i: int) -> Any:
     return batch[i]
 
 
-def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structure: Structure, start_batch: int,
-                  shards: list[Shard], channels_last: bool = False, num_workers: int = 0,
+def make_pipeline(plan: BatchSource, executor: Executor, *, load: bool, batch: bool, structure: Structure,
+                  start_batch: int, shards: list[Shard], channels_last: bool = False, num_workers: int = 0,
                   **loader_options: Any) -> PlanLoader:
-    """The DataLoader executing `generator`'s plan: per global batch from `start_batch`, one step per shard.
+    """The DataLoader executing `plan` with `executor`: per global batch from `start_batch`, one step per shard.
 
     `channels_last` keeps images NHWC; `loader_options` go to DataLoader (pin_memory, prefetch_factor, ...).
     """
-    plan, executor = generator.seeded_plan, generator.sample_loader
     sampler = PlanBatchSampler(plan, start_batch, shards, load)
     sliced, zeros = any(shard.world_size > 1 for shard in shards), load and executor.on_error == "zeros"
     spec = pipeline_spec(plan, executor, start_batch, load) if sliced or zeros else {}
@@ -161,5 +159,5 @@ def make_pipeline(generator: CoreGenerator, *, load: bool, batch: bool, structur
     if zeros:
         executor = executor.with_prototype(zero_sample(spec))
     return PlanLoader(PlanDataset(executor, load), batch_sampler=sampler, num_workers=num_workers,
-                      collate_fn=PlanCollator(structure, channels_last, empty), on_error=generator.on_error,
+                      collate_fn=PlanCollator(structure, channels_last, empty), on_error=executor.on_error,
                       unbatch=not batch, **loader_options)

@@ -4,6 +4,7 @@ Byte parity with get_dataset_numpy() over the whole pipeline matrix lives in tes
 test checks one property of the tf.data pipeline itself.
 """
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -187,3 +188,13 @@ def test_zeros_keeps_the_shape_of_a_batch_in_which_every_sample_failed(make_tf_g
     batches = [to_numpy(b) for b in make_tf_generator(samples=table, shuffle=False, on_error="zeros").get_dataset()]
     assert [img.shape for img, _ in batches] == [(6, 24, 24, 3)] * 3 + [(2, 24, 24, 3)]
     assert not batches[1][0].any() and not batches[1][1].any() and batches[0][0].any()
+
+
+def test_a_plan_read_back_with_pandas_replays_as_the_batches_it_was_saved_from(make_tf_generator, tmp_path):
+    generator = make_tf_generator(repeat=2)
+    generator.plan(1).to_csv(tmp_path / "plan.csv")
+    expected = [to_numpy(batch) for batch in generator.get_dataset(start_batch=len(generator))]
+    replayed = [to_numpy(batch) for batch in generator.get_dataset(plan=pd.read_csv(tmp_path / "plan.csv"))]
+    assert [img.tobytes() for img, _ in replayed] == [img.tobytes() for img, _ in expected]
+    assert [onehot.tobytes() for _, onehot in replayed] == [onehot.tobytes() for _, onehot in expected]
+    assert all(onehot.any(axis=1).all() for _, onehot in replayed)

@@ -199,3 +199,15 @@ def test_zeros_keeps_the_shape_of_a_batch_in_which_every_sample_failed(make_gene
     batches = list(generator.get_dataset(num_workers=1, timeout=WORKER_TIMEOUT_S))
     assert [tuple(img.shape) for img, _ in batches] == [(6, 3, 24, 24)] * 3 + [(2, 3, 24, 24)]
     assert not batches[1][0].any() and not batches[1][1].any() and batches[0][0].any()
+
+
+@pytest.mark.parametrize("name", ["plan.csv", "plan.parquet"])
+def test_a_saved_plan_replays_as_the_batches_it_was_saved_from(make_generator, tmp_path, name):
+    generator = make_generator(repeat=2)
+    generator.save_plan(tmp_path / name, epoch=1)
+    expected = [to_numpy(batch) for batch in generator.get_dataset(start_batch=len(generator))]
+    replayed = [to_numpy(batch) for batch in generator.get_dataset(plan=tmp_path / name, num_workers=1,
+                                                                   timeout=WORKER_TIMEOUT_S)]
+    assert [img.tobytes() for img, _ in replayed] == [img.tobytes() for img, _ in expected]
+    assert [onehot.tobytes() for _, onehot in replayed] == [onehot.tobytes() for _, onehot in expected]
+    assert all(onehot.any(axis=1).all() for _, onehot in replayed)
