@@ -7,6 +7,7 @@ from test_samples import write_image
 
 from brevetti_core.dataset import Dataset
 from brevetti_core.io_tools import IoTools
+from brevetti_core.storage_errors import StorageError
 
 
 def upload_tree(s3_client, local_root, bucket_uri, prefix=""):
@@ -80,7 +81,7 @@ def test_s3_urls_point_at_the_configured_endpoint(local_tree, s3_bucket, s3_clie
 
 
 def test_missing_bucket_is_an_error_naming_it(s3_env):
-    with pytest.raises(FileNotFoundError, match="s3://no-such-bucket-here"):
+    with pytest.raises(StorageError, match="no-such-bucket-here"):
         Dataset(bucket="s3://no-such-bucket-here").get_image_samples(io=IoTools())
 
 
