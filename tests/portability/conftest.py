@@ -22,7 +22,7 @@ from .photos import write_photos
 
 WORKER = Path(__file__).with_name("fingerprint_pipelines.py")
 PARALLEL_RUNS = 2
-RUN_TIMEOUT_S = 400
+RUN_TIMEOUT_S = 1800  # a hung run fails rather than hangs; pytest's own timeout usually ends things first
 
 
 @pytest.fixture(scope="session")

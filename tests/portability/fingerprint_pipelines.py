@@ -37,7 +37,7 @@ from brevetti_core.rng import ParamStreams
 #: in 3,000 shows up about three times.
 DEFAULT_AUGMENTER_EPOCHS = 800
 #: Slots whose affine and colour matrices are computed from the parts' own parameter draws.
-MATRIX_SLOTS = 100_000
+MATRIX_SLOTS = 50_000
 SMALL = (24, 32)
 LARGE = (88, 104)
 FINGERPRINTED = ("img", "segmentation", "onehot")
@@ -58,12 +58,12 @@ def pipelines(photos: Any, vials: Any) -> dict[str, Callable[[], Any]]:
         "no_augmentation": build(photos),
         "default_augmenter": build(small, DEFAULT_AUGMENTER_EPOCHS, seed=2, augmentation={}, antialias=True,
                                    rescale="imagenet"),
-        "every_augmentation_forced": build(photos, 40, seed=3, augmentation=every, rescale="unit"),
-        "every_augmentation_bicubic_upscaled": build(photos, 4, seed=4, resize_method="bicubic", target_size=LARGE,
+        "every_augmentation_forced": build(photos, 20, seed=3, augmentation=every, rescale="unit"),
+        "every_augmentation_bicubic_upscaled": build(photos, 2, seed=4, resize_method="bicubic", target_size=LARGE,
                                                      augmentation={"random_transformer": {
                                                          "chance": 1.0, "rotate_chance": 1.0,
                                                          "interpolation": "bicubic"}}),
-        "greyscale_default_augmenter": build(photos, 40, seed=5, augmentation={}, color_mode="greyscale",
+        "greyscale_default_augmenter": build(photos, 20, seed=5, augmentation={}, color_mode="greyscale",
                                              rescale="imagenet"),
         "masks_every_augmentation_forced": lambda: masks(vials, every),
         "rescale_custom_keep_aspect_reflect": build(photos, rescale={"scale": 0.0123, "offset": -0.77},
@@ -79,9 +79,9 @@ def pipelines(photos: Any, vials: Any) -> dict[str, Callable[[], Any]]:
 
 
 def masks(vials: Any, augmenter: ImageAugmenter) -> Any:
-    """Images and segmentation masks from annotated vials, every augmentation on, over 20 epochs."""
+    """Images and segmentation masks from annotated vials, every augmentation on, over 10 epochs."""
     loader = core.SegmentationLoader(["vial", "cap"])
-    generator = core.DataGenerator(vials, batch_size=6, shuffle=True, repeat=20, seed=6,
+    generator = core.DataGenerator(vials, batch_size=6, shuffle=True, repeat=10, seed=6,
                                    output_structure=("img", "segmentation"))
     return generator.map(core.ImagePipeline(target_size=SMALL, antialias=True, segmentation=loader)).map(augmenter)
 
