@@ -18,6 +18,7 @@ itself (there is no web platform locally, so links point at where the job's file
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import difflib
 import logging
@@ -101,6 +102,7 @@ class Job(BaseModel):
     _io: IoTools = PrivateAttr(default_factory=IoTools)
     _progress: dict = PrivateAttr(default_factory=lambda: {"epochs_completed": 0, "last_epoch": None})
     _heartbeat: Heartbeat | None = PrivateAttr(None)
+    _heartbeat_seconds: float = PrivateAttr(0.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -250,6 +252,7 @@ class Job(BaseModel):
         """
         if self._completed:
             raise RuntimeError(f"job {self.id} is already completed; call {type(self).__name__}.init() for a new run")
+        self._heartbeat_seconds = heartbeat_seconds()  # a wrong setting fails here, before any status is written
         self._started = True
         self._environment = environment(type(self))
         with terminate_as_interrupt():
@@ -401,9 +404,12 @@ class Job(BaseModel):
             self._heartbeat = None
         path = jobstore.status_path(self.job_dir)
         if status == "running":
-            seconds = heartbeat_seconds()
+            seconds = self._heartbeat_seconds
             record.update(heartbeat=record["time"], heartbeat_seconds=seconds)
-            self._heartbeat = Heartbeat(lambda: self.io.write_file(path, dumps({**record, "heartbeat": utc_now()},
+            # Its own copy of the job's file access: a fork (DataLoader workers) while a beat holds the job's
+            # IoTools lock would leave that lock held forever in the child.
+            beat_io = copy.copy(self.io)
+            self._heartbeat = Heartbeat(lambda: beat_io.write_file(path, dumps({**record, "heartbeat": utc_now()},
                                                                                indent=2)),
                                         seconds, name=f"heartbeat of job {self.id}")
         self.io.write_file(path, dumps(record, indent=2))

@@ -19,6 +19,7 @@ from .. import cli
 from ..storage_errors import StorageError
 
 COMMANDS_GROUP = "brevetti.commands"
+OWN_PACKAGES = ("brevetti_core", "brevetti_torch", "brevetti_tf", "brevetti_demo")
 
 
 class UsageError(Exception):
@@ -41,14 +42,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """Our packages' progress at INFO, other libraries' only from WARNING (their INFO chatter is noise here); all
+    at DEBUG with --verbose."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s:%(name)s:%(message)s")
+    if not verbose:
+        for package in OWN_PACKAGES:
+            logging.getLogger(package).setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s:%(name)s:%(message)s")
+    configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except (UsageError, FileNotFoundError, ValueError, PermissionError, StorageError) as error:
