@@ -415,6 +415,8 @@ class Job(BaseModel):
         self.io.write_file(path, dumps(record, indent=2))
         if self._heartbeat is not None:
             self._heartbeat.start()
+            # A job nobody holds any more cannot end itself: let its heartbeat stop, so that readers see it lost.
+            weakref.finalize(self, self._heartbeat.stop)
 
     def _stop(self, status: str, error: BaseException) -> None:
         """End the job as `status` (failed, interrupted): status, output, temp folder, hooks; never hides `error`."""

@@ -3,6 +3,7 @@
 The jobs run in real subprocesses and are killed with real signals.
 """
 import datetime
+import gc
 import json
 import os
 import signal
@@ -227,3 +228,16 @@ def test_stale_temp_folders_of_dead_processes_on_this_host_are_removed(temp_root
     alive = make_temp_folder("current")
     assert remove_stale_temp_folders() == [str(stale)]
     assert sorted(os.listdir(temp_root)) == sorted([other_host.name, not_ours.name, os.path.basename(alive)])
+
+
+def test_a_running_job_that_nobody_holds_stops_its_heartbeat(data_root, monkeypatch):
+    monkeypatch.setenv("BREVETTI_HEARTBEAT_SECONDS", "0.1")
+    job = Job.init(argv=[])
+    job.start(complete=False)
+    status_file = data_root / job.id / "artifacts" / "status.json"
+    del job
+    gc.collect()
+    time.sleep(0.3)
+    before = status_file.read_text()
+    time.sleep(0.5)
+    assert status_file.read_text() == before
