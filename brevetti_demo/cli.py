@@ -3,7 +3,8 @@
 Generates the vials dataset under ``<data root>/datasets/vials`` when it is absent, runs
 `VialsJob` once per framework (extra flags are the job's settings: ``--epochs 3``,
 ``--data.batch_size 8``; ``--framework tf`` runs that framework only), then prints both runs'
-split, per-batch fingerprints side by side, accuracies and wall times.
+split, per-batch fingerprints side by side, accuracies and wall times. With ``MLFLOW_TRACKING_URI`` set,
+each run is an MLflow run too (``brevetti_core.tracking``) and their pages are printed.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from brevetti_core.cli.main import UsageError
 from brevetti_core.dataset import Dataset
 from brevetti_core.io_tools import io_tools, is_remote, join
 from brevetti_core.settings import load_settings, parse_argv
+from brevetti_core.tracking import compare_url, read_record
 
 from .job import FINGERPRINTS_FILE, TRAINERS, VialsJob, VialsSettings
 from .vials import generate_vials
@@ -41,6 +43,7 @@ class Run:
     seconds: float
     output: dict
     fingerprints: dict
+    tracking: dict | None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,7 +136,7 @@ def run_job(framework: str, extra: list[str], dataset: str) -> Run:
     artifacts = join(job.job_dir, "artifacts")
     output = json.loads(io_tools.read_file(join(artifacts, "output.json")))
     fingerprints = json.loads(io_tools.read_file(join(artifacts, FINGERPRINTS_FILE)))
-    return Run(framework, job, seconds, output.get("output", {}), fingerprints)
+    return Run(framework, job, seconds, output.get("output", {}), fingerprints, read_record(job.job_dir))
 
 
 def compare(runs: list[Run], dataset: str) -> str:
@@ -164,7 +167,24 @@ def compare(runs: list[Run], dataset: str) -> str:
         lines.append(f"  {key:<16}" + "".join(_cell(run.output.get(key)) for run in runs))
     lines.append(f"  {'wall time (s)':<16}" + "".join(_cell(run.seconds) for run in runs))
     lines += ["", "artifacts:"] + [f"  {run.framework:<6} {join(run.job.job_dir, 'artifacts')}" for run in runs]
+    lines += _mlflow_lines(runs)
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _mlflow_lines(runs: list[Run]) -> list[str]:
+    """The MLflow run of each job (its UI page on a tracking server) and the page comparing them."""
+    records = [(run.framework, run.tracking) for run in runs if run.tracking and run.tracking.get("mlflow")]
+    if not records:
+        return []
+    lines = ["", "MLflow runs:"]
+    for framework, record in records:
+        mlflow = record["mlflow"]
+        where = mlflow["run_url"] or f"run {mlflow['run_id']} in {mlflow['tracking_uri']}"
+        lines.append(f"  {framework:<6} {where}")
+    compare = compare_url(record for _, record in records)
+    if compare:
+        lines.append(f"  compare {compare}")
+    return lines
 
 
 def _cell(value) -> str:

@@ -13,6 +13,7 @@ costs seconds, not MLflow's minutes of retries), ``sqlite:///`` or a ``file:`` f
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import requests
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -45,7 +47,8 @@ class TrackingUnavailable(RuntimeError):
 
 
 class MlflowRun:
-    """One job's run in an MLflow store; every call after the first failure is skipped (the job runs on)."""
+    """One job's run in an MLflow store. A failed call is a warning: later epochs are skipped, and the end is
+    still recorded (output, artifacts, status) unless the store no longer answers."""
 
     def __init__(self, client: MlflowClient, uri: str, experiment_id: str, run_id: str):
         self.client, self.uri, self.experiment_id, self.run_id = client, uri, experiment_id, run_id
@@ -57,7 +60,8 @@ class MlflowRun:
     def start(cls, job: Any, uri: str, experiment: str, params: Mapping[str, Any],
               tags: Mapping[str, str]) -> MlflowRun:
         """The job's new run in `experiment` (made when absent) with `params` and `tags`; raises when impossible."""
-        check_reachable(uri)
+        if not reachable(uri):
+            raise TrackingUnavailable(f"no answer within {PROBE_SECONDS:g} s")
         client = MlflowClient(tracking_uri=uri)
         experiment_id = experiment_of(client, experiment)
         run_name = shortened(job.name or job.id, KEY_LIMIT)
@@ -69,8 +73,12 @@ class MlflowRun:
             note = ", ".join(changed + changed_tags)
             log.warning("MLflow run of job %s: names or values shortened to MLflow's limits: %s", job.id, note)
             tag_values["brevetti.shortened"] = shortened(note, TAG_VALUE_LIMIT)
-        started._log_batches(params=[Param(key, value) for key, value in values.items()],
-                             tags=[RunTag(key, value) for key, value in tag_values.items()])
+        try:
+            started._log_batches(params=[Param(key, value) for key, value in values.items()],
+                                 tags=[RunTag(key, value) for key, value in tag_values.items()])
+        except Exception:
+            client.set_terminated(started.run_id, RunStatus.to_string(RunStatus.FAILED))  # no run left RUNNING
+            raise
         started._tags = set(tag_values)
         log.info("Job %s is MLflow run %s in experiment %r at %s", job.id, started.run_id, experiment,
                  redact_text(uri))
@@ -83,15 +91,36 @@ class MlflowRun:
 
     def log_epoch(self, epoch: int, logs: Mapping[str, Any]) -> None:
         """Log the epoch's metrics at step `epoch`."""
+        if self.failed:
+            return
         metrics = {safe_name(mlflow_name(metric, role)): value for (metric, role), value in epoch_metrics(logs).items()}
         self._attempt(f"epoch {epoch}", self._log_metrics, metrics, int(epoch))
 
     def finish(self, job: Any, status: str, output: Mapping[str, Any], artifacts: str) -> None:
         """Log the output metrics, seeds and framework, upload `artifacts` (a folder), end the run with `status`."""
+        if self.failed and not reachable(self.uri):
+            log.warning("MLflow run %s at %s still does not answer: its end is not recorded", self.run_id,
+                        redact_text(self.uri))
+            return
         self._attempt("the output", self._log_output, output)
         self._attempt("the artifacts", self._log_artifacts, job, artifacts)
-        end = RunStatus.to_string(RUN_STATUS[status])
-        self._attempt("the run status", self.client.set_terminated, self.run_id, end)
+        self._attempt("the run status", self._terminate, RunStatus.to_string(RUN_STATUS[status]))
+
+    def _terminate(self, status: str) -> None:
+        if redact_text(self.uri) == self.uri:
+            self.client.set_terminated(self.run_id, status)
+            return
+        # MLflow prints the run's URL on stdout as it ends it, and that URL would carry the URI's password.
+        variable = MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name
+        before = os.environ.get(variable)
+        os.environ[variable] = "true"
+        try:
+            self.client.set_terminated(self.run_id, status)
+        finally:
+            if before is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = before
 
     def _log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         stamp = int(time.time() * 1000)
@@ -132,26 +161,25 @@ class MlflowRun:
                                   params=params[start:start + BATCH_SIZE], tags=tags[start:start + BATCH_SIZE])
 
     def _attempt(self, what: str, call: Any, *args: Any) -> None:
-        """`call(*args)`; a failure is logged once as a warning naming the store, and later calls are skipped."""
-        if self.failed:
-            return
+        """`call(*args)`; a failure is a warning naming the store and the run, and marks the run failed."""
         try:
             call(*args)
         except Exception as error:  # the store's errors are many (HTTP, SQL, S3...): none may stop training
             self.failed = True
             log.warning("MLflow run %s at %s: could not log %s (%s); the job runs on and keeps its records in its "
-                        "artifacts folder, further MLflow logging of this run is skipped", self.run_id,
-                        redact_text(self.uri), what, redact_text(f"{type(error).__name__}: {error}"))
+                        "artifacts folder", self.run_id, redact_text(self.uri), what,
+                        redact_text(f"{type(error).__name__}: {error}"))
 
 
-def check_reachable(uri: str) -> None:
-    """TrackingUnavailable when an http(s) tracking server does not answer within PROBE_SECONDS."""
+def reachable(uri: str) -> bool:
+    """Whether the store answers: an http(s) server within PROBE_SECONDS (any HTTP answer counts); local ones do."""
     if not uri.startswith(("http://", "https://")):
-        return
+        return True
     try:
         requests.get(uri, timeout=PROBE_SECONDS)
-    except requests.RequestException as error:
-        raise TrackingUnavailable(f"no answer within {PROBE_SECONDS:g} s ({type(error).__name__})") from None
+    except requests.RequestException:
+        return False
+    return True
 
 
 def experiment_of(client: MlflowClient, name: str) -> str:

@@ -12,8 +12,6 @@ import pytest
 # this marker module makes them use TensorBoard's own stub instead, as its TensorFlow-free build does.
 sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 
-import contextlib  # noqa: E402  # after the marker module above
-
 from PIL import Image  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer  # noqa: E402
@@ -31,7 +29,7 @@ EPOCHS = [{"loss": 1.0, "val_loss": 1.5, "accuracy": 0.5, "val_accuracy": 0.4},
 class TrainSettings(JobSettings):
     framework: str = "tf"
     learning_rate: float = 0.01
-    filters: list[int] = [8, 16]  # noqa: RUF012  # a pydantic field default, copied per instance
+    filters: list[int] = [8, 16]
 
 
 class TrainingJob(Job):
@@ -75,7 +73,7 @@ def events_of(job) -> EventAccumulator:
 
 
 def session_of(accumulator: EventAccumulator, tag: str):
-    [_event] = accumulator.Tensors(tag)
+    [event] = accumulator.Tensors(tag)
     content = accumulator.SummaryMetadata(tag).plugin_data.content
     return (metadata.parse_session_start_info_plugin_data if tag == metadata.SESSION_START_INFO_TAG
             else metadata.parse_session_end_info_plugin_data)(content)
@@ -104,8 +102,10 @@ def test_the_settings_are_hparams_of_the_job(tmp_path):
                                                (FailingJob, api_pb2.STATUS_FAILURE)])
 def test_the_hparams_session_ends_with_the_jobs_status(job_class, status):
     job = job_class.init(argv=[])
-    with contextlib.suppress(ValueError):
+    try:
         job.start()
+    except ValueError:
+        pass
     assert session_of(events_of(job), metadata.SESSION_END_INFO_TAG).status == status
 
 
