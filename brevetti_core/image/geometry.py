@@ -152,7 +152,8 @@ class ImageGeometry:
         object.__setattr__(self, "rois", parse_rois(self.rois))
         object.__setattr__(self, "target_size", parse_target_size(self.target_size))
         object.__setattr__(self, "roi_mode", parse_choice("roi_mode", self.roi_mode, ROI_MODES))
-        object.__setattr__(self, "padding_mode", parse_choice("padding_mode", self.padding_mode, PADDING_MODES, upper=True))
+        padding = parse_choice("padding_mode", self.padding_mode, PADDING_MODES, upper=True)
+        object.__setattr__(self, "padding_mode", padding)
         if self.rois and len(self.rois) > 1:
             sizes = {(y2 - y1, x2 - x1) for x1, y1, x2, y2 in self.rois}
             if self.roi_mode == "concatenate_height" and len({w for _, w in sizes}) > 1:

@@ -2,8 +2,17 @@
 import numpy as np
 import pytest
 
-from brevetti_core.image.geometry import (ImageGeometry, crop, fitted_size, pad_to_size, parse_rescale,
-                                          parse_rois, parse_target_size, rescale, resize)
+from brevetti_core.image.geometry import (
+    ImageGeometry,
+    crop,
+    fitted_size,
+    pad_to_size,
+    parse_rescale,
+    parse_rois,
+    parse_target_size,
+    rescale,
+    resize,
+)
 
 ROW = np.array([[0.0, 10.0, 20.0, 30.0]], dtype=np.float32)
 

@@ -7,8 +7,7 @@ import pytest
 from brevetti_core import tracking
 from brevetti_core.tracking.config import current
 from brevetti_core.tracking.metrics import epoch_metrics, mlflow_name, tensorboard_tag
-from brevetti_core.tracking.params import (KEY_LIMIT, PARAM_VALUE_LIMIT, fitted, flatten, safe_name,
-                                           settings_params)
+from brevetti_core.tracking.params import KEY_LIMIT, PARAM_VALUE_LIMIT, fitted, flatten, safe_name, settings_params
 
 
 @pytest.fixture(autouse=True)
