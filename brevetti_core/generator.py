@@ -142,9 +142,10 @@ class DataGenerator:
 
     def settings(self) -> dict[str, Any]:
         """The settings that make this generator's plan, as JSON-ready values (a plan file's header holds them)."""
-        weighing = self.sampling_group_weighing
+        weighing, repeat = self.sampling_group_weighing, self.repeat
         return {"samples": len(self.samples), "batch_size": self.batch_size, "shuffle": self.shuffle,
-                "repeat": self.repeat, "sampling_groupby": self.sampling_groupby,
+                "repeat": bool(repeat) if isinstance(repeat, (bool, np.bool_)) else int(repeat),
+                "sampling_groupby": self.sampling_groupby,
                 "sampling_group_weighing": weighing if isinstance(weighing, str) else
                 getattr(weighing, "__qualname__", repr(weighing)),
                 "seed": self.seed, "max_epoch_samples": float(self.max_epoch_samples), "on_error": self.on_error,
