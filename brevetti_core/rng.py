@@ -5,15 +5,23 @@ bit generator, so a draw depends only on its key, never on call order, process, 
 framework. Keying by a tuple (not ``seed + epoch``) keeps seed 1/epoch 0 apart from seed 0/epoch 1.
 Unseeded (``seed=None``) objects draw one seed from the OS, log it and record it in the seed
 ledger that the job writes into ``output.json``, so every run can be replayed.
+
+Random values are built only from the generators' exact bits and the portable recipe
+(`brevetti_core.portable`): uniforms are bits times a power of two, scaled and shifted by
+element-wise arithmetic; normals go through a portable quantile, never numpy's ziggurat, whose
+rare steps call libm. So a key gives the same values on every CPU, not only in every process.
 """
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import threading
 import zlib
 
 import numpy as np
+
+from .portable import normal_quantile
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +29,8 @@ log = logging.getLogger(__name__)
 STREAM_ORDER = 1
 STREAM_GROUPS = 2
 STREAM_ACTIONS = 1000
+
+_NORMAL_CHUNK = 1 << 14
 
 _ledger: list[dict] = []
 _ledger_lock = threading.Lock()
@@ -81,7 +91,11 @@ class ParamStreams:
         return generator(self.seed, self.stream, self.epoch, name)
 
     def uniform(self, name: str, n: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
-        return self.generator(name).uniform(low, high, n)
+        """n float64 values U(low, high): exact uniforms times (high - low), plus low, each rounded once."""
+        values = self.generator(name).random(n)
+        values *= float(high) - float(low)
+        values += float(low)
+        return values
 
     def chance(self, name: str, n: int, p: float) -> np.ndarray:
         """n independent booleans, each True with probability p."""
@@ -96,3 +110,20 @@ class ParamStreams:
 def pixel_rng(seed: int | np.integer) -> np.random.Generator:
     """The generator a kernel uses for per-pixel noise of one sample, from that sample's plan seed."""
     return np.random.Generator(np.random.Philox(key=int(seed)))
+
+
+def standard_normal(generator: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """float32 N(0, 1) values of `shape` from `generator`'s raw 64-bit words, the same on every CPU.
+
+    Each word's top 52 bits k give the probability (2k + 1) / 2**53, exact in float64 and never 0
+    or 1, and `normal_quantile` maps it to a normal value: one word per value, no rejection.
+    Words are drawn in chunks that fit the CPU's caches; a stream drawn in chunks is the same stream.
+    """
+    values = np.empty(math.prod(shape), dtype=np.float32)
+    for start in range(0, len(values), _NORMAL_CHUNK):
+        words = generator.bit_generator.random_raw(min(_NORMAL_CHUNK, len(values) - start))
+        odd = (words >> np.uint64(11)) | np.uint64(1)
+        probabilities = odd.astype(np.float64)
+        probabilities *= 2.0 ** -53
+        values[start:start + len(words)] = normal_quantile(probabilities)
+    return values.reshape(shape)

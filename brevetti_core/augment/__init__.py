@@ -5,6 +5,9 @@ whole epoch's parameters at once, one independent stream per parameter name, and
 params)`` is a pure kernel. A parameter that a chance switched off takes its neutral value (0
 degrees, scale 1, ...), so the plan shows exactly what was applied to each sample. Values are
 drawn as float32 to keep plans of millions of rows small; the draws for slot i never depend on n.
+Draws scale exact uniforms by element-wise float32 arithmetic, and the kernels derive matrices and
+filter taps from them by the portable recipe of `brevetti_core.portable`, so a plan and its
+batches are the same bytes on every CPU.
 
 This module holds the sampling conventions the parts share, `part` their interface and registry by
 name; import the parts from their modules.
@@ -12,6 +15,7 @@ name; import the parts from their modules.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,8 +39,9 @@ def check_range(owner: str, name: str, value: float | Sequence[float], symmetric
             raise ValueError(f"{message}, got {value!r}")
         low, high = -float(value), float(value)
     else:
+        pair: Any = value  # a list (from JSON), tuple or array; anything else fails below
         try:
-            low, high = (float(v) for v in value)
+            low, high = (float(v) for v in pair)
         except (TypeError, ValueError):
             raise ValueError(f"{message}, got {value!r}") from None
         if low > high:

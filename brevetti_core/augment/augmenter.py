@@ -23,7 +23,7 @@ from .noise import ImageNoise
 from .part import AugmentationPart, registered_parts
 from .transform import RandomTransformer
 
-_DEFAULT = object()
+_DEFAULT: Any = object()  # "not given": the keyword part takes its default
 
 PartSpec = AugmentationPart | Mapping[str, Any] | str
 

@@ -77,12 +77,12 @@ def remap(image: np.ndarray, dy: np.ndarray, dx: np.ndarray, interpolation: str 
     y0, x0 = np.floor(y), np.floor(x)
     fy, fx = y - y0, x - x0
     y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
-    out = None
-    for oy, wy in ((0, np.float32(1) - fy), (1, fy)):
-        for ox, wx in ((0, np.float32(1) - fx), (1, fx)):
-            term = _gather(image, y0 + oy, x0 + ox, wy * wx)
-            out = term if out is None else out + term
-    return out
+    above, below = np.float32(1) - fy, fy
+    left, right = np.float32(1) - fx, fx
+    # The four neighbours summed in a fixed order: top-left, top-right, bottom-left, bottom-right.
+    out = _gather(image, y0, x0, above * left) + _gather(image, y0, x0 + 1, above * right)
+    out = out + _gather(image, y0 + 1, x0, below * left)
+    return out + _gather(image, y0 + 1, x0 + 1, below * right)
 
 
 def _gather(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, weight: np.ndarray | None) -> np.ndarray:

@@ -1,16 +1,20 @@
 """`ImageFiltering`: one of emboss, Gaussian blur or mean blur per image, or none (reference §6.2).
 
 Kernels correlate separably in float32 with reflected borders (tf's "REFLECT": the edge pixel is
-not repeated), summing taps in a fixed order so results are bit-identical everywhere.
+not repeated), summing taps in a fixed order. Gaussian taps follow the portable recipe
+(`brevetti_core.portable`): a portable exp and an exactly rounded sum, not numpy's SIMD exp, so
+every CPU filters with the same float32 kernel and results are bit-identical everywhere.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..portable import exp
 from ..rng import ParamStreams
 from . import check_chance, check_range, draw, select
 from .part import AugmentationPart
@@ -36,12 +40,13 @@ class ImageFiltering(AugmentationPart):
         self.emboss_strength = check_range(name, "emboss_strength", (0.0, 0.25) if emboss_strength is None
                                            else emboss_strength, symmetric=False, minimum=0.0)
         try:
-            self.avg_blur = tuple(int(v) for v in avg_blur)
+            sizes = tuple(int(v) for v in avg_blur)
         except (TypeError, ValueError):
-            self.avg_blur = ()
-        if len(self.avg_blur) != 2 or min(self.avg_blur) < 1:
+            sizes = ()
+        if len(sizes) != 2 or min(sizes) < 1:
             raise ValueError(f"{name}: avg_blur must be a (height, width) kernel size of positive integers, "
                              f"got {avg_blur!r}")
+        self.avg_blur = (sizes[0], sizes[1])
         if not gaussian_blur_sigma > 0:
             raise ValueError(f"{name}: gaussian_blur_sigma must be > 0, got {gaussian_blur_sigma!r}")
         self.gaussian_blur_sigma = float(gaussian_blur_sigma)
@@ -91,9 +96,19 @@ def emboss(image: np.ndarray, weight_x: float, weight_y: float) -> np.ndarray:
 
 def gaussian_kernel(sigma: float) -> np.ndarray:
     """The normalised 1-D Gaussian of `sigma` pixels over 2*ceil(2.5*sigma)+1 taps, float32."""
-    radius = math.ceil(2.5 * sigma)
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    return (taps / taps.sum()).astype(np.float32)
+    return np.array(_gaussian_taps(float(sigma)), dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _gaussian_taps(sigma: float) -> tuple[float, ...]:
+    """The taps of `gaussian_kernel`, symmetric by construction and computed by the portable recipe."""
+    half = []
+    for offset in range(math.ceil(2.5 * sigma) + 1):
+        distance = offset / sigma
+        half.append(exp(-0.5 * (distance * distance)))
+    taps = half[:0:-1] + half
+    total = math.fsum(taps)
+    return tuple(tap / total for tap in taps)
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -2,24 +2,58 @@
 
 Saturation and hue are linear colour maps (a blend with ITU-R 601 luma, and a rotation of the
 chroma plane of YIQ), so they mean the same for any value range, [0, 255] or imagenet's [-1, 1],
-where an HSV round trip would not. They are fused into one 3x3 matrix applied term by term (no
-BLAS), and pixel noise comes from the slot's own Philox stream, so outputs are bit-identical.
+where an HSV round trip would not. They fuse into one 3x3 matrix applied term by term. The matrix
+follows the portable recipe (`brevetti_core.portable`): the YIQ matrices are exact decimals, so
+their inverse and the constant parts of the fused matrix are exact rationals rounded once; the
+slot's part is scalar float arithmetic with a portable cosine and sine, never BLAS or libm. Pixel
+noise maps the slot's own Philox stream through a portable normal quantile, so every output is
+the same bytes on every CPU.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from ..rng import ParamStreams, pixel_rng
+from ..portable import cos_sin_turns
+from ..rng import ParamStreams, pixel_rng, standard_normal
 from . import check_chance, check_range, draw, gated_uniform
 from .part import AugmentationPart
 
-_LUMA = np.array([0.299, 0.587, 0.114])
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
+Matrix = tuple[tuple[Fraction, ...], ...]
+
+_RGB_TO_YIQ: Matrix = tuple(tuple(map(Fraction, row)) for row in (("0.299", "0.587", "0.114"),
+                                                                  ("0.596", "-0.274", "-0.322"),
+                                                                  ("0.211", "-0.523", "0.312")))
+_LUMA = tuple(float(v) for v in _RGB_TO_YIQ[0])
+
+
+def _inverse(m: Matrix) -> Matrix:
+    """The exact inverse of a 3x3 matrix of fractions, by cofactors."""
+    def cofactor(i: int, j: int) -> Fraction:
+        (a, b), (c, d) = ([m[r][k] for k in range(3) if k != j] for r in range(3) if r != i)
+        return (-1) ** (i + j) * (a * d - b * c)
+
+    determinant = sum(m[0][j] * cofactor(0, j) for j in range(3))
+    return tuple(tuple(cofactor(j, i) / determinant for j in range(3)) for i in range(3))
+
+
+def _chroma_parts() -> tuple[tuple[tuple[float, ...], ...], ...]:
+    """(SCALE, TURN): a turn by angle a of YIQ's chroma plane is, in RGB, I + (cos a - 1) SCALE + sin a TURN.
+
+    With u, v the I and Q columns of the inverse and i, q the I and Q rows of RGB->YIQ,
+    SCALE = u i' + v q' and TURN = v i' - u q', computed exactly and rounded once.
+    """
+    inverse, (_, i_row, q_row) = _inverse(_RGB_TO_YIQ), _RGB_TO_YIQ
+    u, v = [row[1] for row in inverse], [row[2] for row in inverse]
+    scale = tuple(tuple(float(u[r] * i_row[c] + v[r] * q_row[c]) for c in range(3)) for r in range(3))
+    turn = tuple(tuple(float(v[r] * i_row[c] - u[r] * q_row[c]) for c in range(3)) for r in range(3))
+    return scale, turn
+
+
+_CHROMA_SCALE, _CHROMA_TURN = _chroma_parts()
 
 
 class ImageNoise(AugmentationPart):
@@ -67,12 +101,17 @@ class ImageNoise(AugmentationPart):
 
 
 def color_matrix(saturation: float, hue: float) -> np.ndarray:
-    """The 3x3 RGB matrix that scales saturation by `saturation` and turns hue by `hue` full turns."""
-    saturate = saturation * np.eye(3) + (1 - saturation) * np.outer(np.ones(3), _LUMA)
-    angle = 2 * math.pi * hue
-    cos, sin = math.cos(angle), math.sin(angle)
-    turn = np.array([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
-    return _YIQ_TO_RGB @ turn @ _RGB_TO_YIQ @ saturate
+    """The 3x3 RGB matrix that scales saturation by `saturation` and turns hue by `hue` full turns.
+
+    It is ``turn @ saturate``, multiplied out: a hue turn keeps greys (every row of turn sums to
+    1), so ``turn @ (s I + (1 - s) 1 luma')`` is ``s turn + (1 - s) 1 luma'``, entry by entry.
+    """
+    cos, sin = cos_sin_turns(float(hue))
+    versine = cos - 1.0
+    saturation = float(saturation)
+    rows = [[saturation * ((1.0 if r == c else 0.0) + (versine * _CHROMA_SCALE[r][c] + sin * _CHROMA_TURN[r][c]))
+             + (1.0 - saturation) * _LUMA[c] for c in range(3)] for r in range(3)]
+    return np.array(rows)
 
 
 def color_transform(image: np.ndarray, saturation: float, hue: float) -> np.ndarray:
@@ -103,7 +142,7 @@ def add_gaussian_noise(image: np.ndarray, stddev: float, seed: int) -> np.ndarra
     """``image + N(0, stddev)`` per pixel, drawn from `seed`'s own stream."""
     if stddev == 0:
         return image
-    noise = pixel_rng(seed).standard_normal(image.shape, dtype=np.float32)
+    noise = standard_normal(pixel_rng(seed), image.shape)
     noise *= np.float32(stddev)
     noise += image
     return noise

@@ -2,19 +2,22 @@
 
 Composing everything into a single output-to-input matrix and resampling once avoids the blur of
 repeated interpolation. The resample is Pillow's affine transform on float ("F") planes: it maps
-each output pixel centre through the matrix in double precision, so it is bit-identical in every
-process, and quarter turns and flips are exact pixel permutations. Labels use the same matrix
-with nearest interpolation, so masks stay aligned with their image.
+each output pixel centre through the matrix in double precision, and quarter turns and flips are
+exact pixel permutations. Labels use the same matrix with nearest interpolation, so masks stay
+aligned with their image. The matrix follows the portable recipe (`brevetti_core.portable`):
+scalar float arithmetic written out term by term (no BLAS), a portable cosine and sine (no libm),
+and entries rounded to multiples of 2**-20, so Pillow's pixel positions are exact and every CPU
+resamples the same pixels with the same weights.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from ..portable import cos_sin_degrees, on_grid
 from ..rng import ParamStreams
 from . import check_chance, check_range, draw, gated_uniform, uniform_where
 from .part import AugmentationPart
@@ -93,23 +96,24 @@ def affine_matrix(params: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarr
 
     Coordinates are continuous pixel positions (pixel (i, j) covers [j, j+1) x [i, i+1)). The
     forward map, about the image centre, is flip, then scale, then shear, then rotate, then
-    translate; this returns its inverse, which is what resampling needs.
+    translate; this returns its inverse, which is what resampling needs, on the 2**-20 grid.
     """
     height, width = shape
-    flip_x = -1.0 if params.get("flip_lr", False) else 1.0
-    flip_y = -1.0 if params.get("flip_ud", False) else 1.0
-    cos, sin = _cos_sin(float(params.get("rotate_deg", 0.0)))
+    cos, sin = cos_sin_degrees(float(params.get("rotate_deg", 0.0)))
     shear_x, shear_y = float(params.get("shear_x", 0.0)), float(params.get("shear_y", 0.0))
-    scale_x, scale_y = float(params.get("scale_x", 1.0)), float(params.get("scale_y", 1.0))
-    rotate = np.array([[cos, sin], [-sin, cos]])  # y points down, so this turns counter-clockwise on screen
-    shear = np.array([[1.0, shear_x], [shear_y, 1.0]])
-    forward = rotate @ shear @ np.diag([scale_x * flip_x, scale_y * flip_y])
-    (a, b), (c, d) = forward
+    scale_x = float(params.get("scale_x", 1.0)) * (-1.0 if params.get("flip_lr", False) else 1.0)
+    scale_y = float(params.get("scale_y", 1.0)) * (-1.0 if params.get("flip_ud", False) else 1.0)
+    # forward = rotate @ shear @ diag(scale_x, scale_y), rotate = [[cos, sin], [-sin, cos]] (y points down,
+    # so it turns counter-clockwise on screen) and shear = [[1, shear_x], [shear_y, 1]], multiplied out.
+    a, b = (cos + sin * shear_y) * scale_x, (cos * shear_x + sin) * scale_y
+    c, d = (cos * shear_y - sin) * scale_x, (cos - sin * shear_x) * scale_y
     determinant = a * d - b * c
-    inverse = np.array([[d, -b], [-c, a]]) / determinant
-    centre = np.array([width / 2, height / 2])
-    shift = np.array([float(params.get("translate_x", 0.0)) * width, float(params.get("translate_y", 0.0)) * height])
-    return np.hstack([inverse, (centre - inverse @ (centre + shift))[:, None]])
+    inverse = ((d / determinant, -b / determinant), (-c / determinant, a / determinant))
+    centre = (width / 2, height / 2)
+    moved = (centre[0] + float(params.get("translate_x", 0.0)) * width,
+             centre[1] + float(params.get("translate_y", 0.0)) * height)
+    rows = [(p, q, centre[i] - (p * moved[0] + q * moved[1])) for i, (p, q) in enumerate(inverse)]
+    return np.array([[on_grid(v) for v in row] for row in rows])
 
 
 def warp_affine(image: np.ndarray, matrix: np.ndarray, interpolation: str = "bilinear") -> np.ndarray:
@@ -125,12 +129,3 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, interpolation: str = "bil
         for c in range(planes.shape[2])]
     out = np.stack(warped, axis=-1)
     return out[..., 0] if image.ndim == 2 else out
-
-
-def _cos_sin(degrees: float) -> tuple[float, float]:
-    """cos and sin of `degrees`, exact for quarter turns so those stay pixel permutations."""
-    quarter = degrees / 90.0
-    if quarter == round(quarter):
-        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[round(quarter) % 4]
-    radians = math.radians(degrees)
-    return math.cos(radians), math.sin(radians)

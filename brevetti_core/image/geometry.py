@@ -4,6 +4,9 @@ Images are HW or HWC float32 arrays and every kernel returns a new array. Resamp
 Pillow on single-channel float ("F") images, whose filters accumulate in double precision in a
 fixed order, so results are bit-identical in every process and thread. Coordinates follow the
 half-pixel convention (pixel i covers [i, i+1)), the one tf.image.resize and Pillow share.
+Everything else here is element-wise numpy arithmetic on exact inputs (integer sizes and
+indices), never BLAS or numpy's SIMD transcendental functions, so results are the same on every
+CPU too (the recipe is in `brevetti_core.portable`).
 """
 from __future__ import annotations
 
@@ -152,8 +155,8 @@ class ImageGeometry:
         object.__setattr__(self, "rois", parse_rois(self.rois))
         object.__setattr__(self, "target_size", parse_target_size(self.target_size))
         object.__setattr__(self, "roi_mode", parse_choice("roi_mode", self.roi_mode, ROI_MODES))
-        padding = parse_choice("padding_mode", self.padding_mode, PADDING_MODES, upper=True)
-        object.__setattr__(self, "padding_mode", padding)
+        object.__setattr__(self, "padding_mode",
+                           parse_choice("padding_mode", self.padding_mode, PADDING_MODES, upper=True))
         if self.rois and len(self.rois) > 1:
             sizes = {(y2 - y1, x2 - x1) for x1, y1, x2, y2 in self.rois}
             if self.roi_mode == "concatenate_height" and len({w for _, w in sizes}) > 1:

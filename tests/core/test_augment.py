@@ -10,6 +10,7 @@ from brevetti_core.augment.noise import (
     add_gaussian_noise,
     adjust_brightness,
     adjust_contrast,
+    color_matrix,
     color_transform,
 )
 from brevetti_core.augment.transform import RandomTransformer, affine_matrix, warp_affine
@@ -58,6 +59,23 @@ def test_all_geometry_is_one_fused_resample_equal_to_its_matrix():
     matrix = affine_matrix(params, (6, 6))
     assert matrix.shape == (2, 3)
     np.testing.assert_array_equal(RandomTransformer().apply(IMAGE, params), warp_affine(IMAGE, matrix, "bilinear"))
+
+
+def test_affine_matrices_are_on_the_2_to_the_minus_20_grid_so_pillows_positions_are_exact():
+    params = RandomTransformer(chance=1.0, rotate_chance=1.0).sample_params(ParamStreams(4, 1000, 0), 200)
+    for slot in range(200):
+        matrix = affine_matrix({name: values[slot] for name, values in params.items()}, (37, 53))
+        np.testing.assert_array_equal(matrix * 2.0 ** 20, np.round(matrix * 2.0 ** 20))
+
+
+def test_affine_matrix_inverts_the_forward_geometry():
+    params = {**NEUTRAL, "rotate_deg": 33.0, "scale_x": 1.1, "scale_y": 0.9, "shear_x": 0.03, "translate_x": 0.05}
+    cos, sin = np.cos(np.radians(33.0)), np.sin(np.radians(33.0))
+    forward = np.array([[cos, sin], [-sin, cos]]) @ np.array([[1.0, 0.03], [0.0, 1.0]]) @ np.diag([1.1, 0.9])
+    matrix = affine_matrix(params, (6, 8))
+    np.testing.assert_allclose(matrix[:, :2] @ forward, np.eye(2), atol=1e-5)
+    # The centre, moved right by 5% of the width, maps back to the centre.
+    np.testing.assert_allclose(matrix @ [4.0 + 0.4, 3.0, 1.0], [4.0, 3.0], atol=1e-5)
 
 
 def test_neutral_geometry_returns_the_image_untouched():
@@ -127,6 +145,16 @@ def test_hue_turns_colours_but_leaves_greys_and_full_turns_alone():
     assert np.abs(color_transform(IMAGE, 1.0, 0.25) - IMAGE).max() > 0.05
 
 
+def test_color_matrix_is_the_yiq_hue_turn_times_the_saturation_blend():
+    to_yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    for saturation, hue in [(0.3, 0.04), (1.7, -0.05), (1.0, 0.25), (0.0, 0.0)]:
+        angle = 2 * np.pi * hue
+        turn = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]])
+        saturate = saturation * np.eye(3) + (1 - saturation) * np.outer(np.ones(3), to_yiq[0])
+        expected = np.linalg.inv(to_yiq) @ turn @ to_yiq @ saturate
+        np.testing.assert_allclose(color_matrix(saturation, hue), expected, atol=1e-12)
+
+
 def test_gaussian_noise_has_the_given_spread_and_is_fixed_by_its_seed():
     flat = np.zeros((200, 200, 3), np.float32)
     noisy = add_gaussian_noise(flat, 0.01, seed=42)
@@ -147,6 +175,13 @@ def test_gaussian_kernel_has_2_ceil_2_5_sigma_plus_1_normalised_taps():
     taps = np.exp(-0.5 * (np.arange(-2, 3) / 0.5) ** 2)
     np.testing.assert_allclose(kernel, taps / taps.sum(), rtol=1e-6)
     assert len(gaussian_kernel(2.0)) == 11
+
+
+def test_gaussian_kernel_is_exactly_symmetric_and_cached_values_are_not_shared():
+    kernel = gaussian_kernel(1.3)
+    np.testing.assert_array_equal(kernel, kernel[::-1])
+    kernel[0] = 5
+    assert gaussian_kernel(1.3)[0] != 5
 
 
 def test_gaussian_blur_spreads_an_impulse_into_the_outer_product_of_its_kernel():
