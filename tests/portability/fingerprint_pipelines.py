@@ -45,9 +45,9 @@ FINGERPRINTED = ("img", "segmentation", "onehot")
 
 def pipelines(photos: Any, vials: Any) -> dict[str, Callable[[], Any]]:
     """Name -> a generator factory; each yields batches through `get_dataset_numpy(structure=None)`."""
-    def build(samples, epochs: int = 1, seed: int = 1, augmentation=None, **image: Any):
-        return lambda: core.build_image_data_generator(samples, batch_size=8, shuffle=True, repeat=epochs, seed=seed,
-                                                      image={"target_size": SMALL, **image},
+    def build(samples, epochs: int = 1, seed: int = 1, augmentation=None, batch_size: int = 8, **image: Any):
+        return lambda: core.build_image_data_generator(samples, batch_size=batch_size, shuffle=True, repeat=epochs,
+                                                      seed=seed, image={"target_size": SMALL, **image},
                                                       augmentation=augmentation)
 
     small = photos[~photos["path"].str.contains(r"large[^/]*$")].reset_index(drop=True)
@@ -56,8 +56,9 @@ def pipelines(photos: Any, vials: Any) -> dict[str, Callable[[], Any]]:
                            image_deformation=ImageDeformation(alpha=3.0, sigma=2.0, chance=1.0))
     found = {
         "no_augmentation": build(photos),
-        "default_augmenter": build(small, DEFAULT_AUGMENTER_EPOCHS, seed=2, augmentation={}, antialias=True,
-                                   rescale="imagenet"),
+        # Large batches: fewer per-batch plans, so the many epochs stay cheap.
+        "default_augmenter": build(small, DEFAULT_AUGMENTER_EPOCHS, seed=2, augmentation={}, batch_size=48,
+                                   antialias=True, rescale="imagenet"),
         "every_augmentation_forced": build(photos, 20, seed=3, augmentation=every, rescale="unit"),
         "every_augmentation_bicubic_upscaled": build(photos, 2, seed=4, resize_method="bicubic", target_size=LARGE,
                                                      augmentation={"random_transformer": {
