@@ -20,7 +20,7 @@ _EXPORTS = {
     "DataGenerator": "generator", "StratifiedSampler": "generator",
     "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "plan", "Plan": "plan",
     "Shard": "sharding", "EpochMonitor": "monitor",
-    "SampleError": "executor", "DataSettings": "data_settings",
+    "SampleError": "executor", "load_plan": "plan_file", "DataSettings": "data_settings",
     # framework adapters
     "get_adapter": "adapters", "register_adapter": "adapters", "registered_adapters": "adapters",
     "Adapter": "adapters", "FrameworkUnavailable": "adapters",
