@@ -53,18 +53,17 @@ def tracking_hook(job: Any, event: str, **details: Any) -> None:
         finish(job, event)
 
 
-def start(job: Any) -> JobTracking | None:
-    """Start the trackers `config.current()` turns on for `job`; None when none is."""
+def start(job: Any) -> None:
+    """Start the trackers `config.current()` turns on for `job`."""
     config = current()
     if not config.active:
-        return None
+        return
     output = read_output(job)
     tracking = JobTracking(config, settings_params((output.get("job") or {}).get("settings") or {}, _secret(job)),
                            time.time())
     if config.mlflow_uri:
         tracking.mlflow = _start_mlflow(job, config, output, tracking.params)
     _live[job.id] = tracking
-    return tracking
 
 
 def log_epoch(job: Any, epoch: int, logs: dict) -> None:
