@@ -7,8 +7,9 @@ report), and the settings as hparams (session start, then its end with the job's
 Written with TensorBoard's own protobufs and record writer over a plain file: neither TensorFlow nor
 torch is loaded (``tensorboard``'s ``EventFileWriter`` would load TensorFlow when it is installed).
 This module imports tensorboard, so it is imported only when a TensorBoard log is on. The log is
-opened with the job's first epoch, so jobs that train nothing leave no log. For a job on object
-storage the file is written in a local folder and copied to the job's artifacts after every epoch.
+opened with the job's first epoch, so jobs that train nothing leave no log. Events are appended
+after each epoch with the file open only meanwhile (a job that never ends leaves no open file). For a
+job on object storage the file is written in a local folder and copied to the job's artifacts.
 """
 from __future__ import annotations
 
@@ -48,15 +49,13 @@ class TensorBoardLog:
     """One job's event file: `log_epoch` after each epoch, `finish` once at the end."""
 
     def __init__(self, job: Any, hparams: Mapping[str, Any], started: float):
-        self.job = job
+        self.io, self.artifacts = job.io, join(job.job_dir, "artifacts")
         self._remote = is_remote(job.job_dir)
-        if self._remote:
-            folder = tempfile.mkdtemp(prefix="brevetti-tensorboard-")
-        else:
-            folder = job.artifact_path(FOLDER, dir=True)
+        folder = tempfile.mkdtemp(prefix="brevetti-tensorboard-") if self._remote else join(self.artifacts, FOLDER)
+        os.makedirs(folder, exist_ok=True)
         name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_file_numbers)}"
         self.path = os.path.join(folder, name)
-        self._writer = RecordWriter(open(self.path, "wb"))  # noqa: SIM115  # open until finish()
+        self._pending: list[bytes] = []
         self._first_batch_written = False
         self._write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
         self._write_summary(summary_v2.hparams_pb(hparam_values(hparams), trial_id=job.id, start_time_secs=started))
@@ -72,7 +71,7 @@ class TensorBoardLog:
         self._flush()
 
     def finish(self, status: str) -> None:
-        """Record the end of the hparams session with the job's final `status`, then close the file."""
+        """Record the end of the hparams session with the job's final `status`."""
         self._write_first_batch(step=0)
         end = plugin_data_pb2.SessionEndInfo(status=SESSION_STATUS.get(status, api_pb2.STATUS_UNKNOWN),
                                              end_time_secs=time.time())
@@ -82,16 +81,15 @@ class TensorBoardLog:
                               session_end_info=end)))
         self._write_summary(summary)
         self._flush()
-        self._writer.close()
         if self._remote:
             shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
 
     def _write_first_batch(self, step: int) -> None:
         """The first-batch thumbnail grid (artifacts/report/first_batch/spriteatlas.jpeg) as an image, once."""
-        atlas = join(self.job.job_dir, "artifacts", REPORT_DIR, FIRST_BATCH_DIR, ATLAS_FILE)
-        if self._first_batch_written or not self.job.io.exists(atlas):
+        atlas = join(self.artifacts, REPORT_DIR, FIRST_BATCH_DIR, ATLAS_FILE)
+        if self._first_batch_written or not self.io.exists(atlas):
             return
-        encoded = self.job.io.read_file(atlas)
+        encoded = self.io.read_file(atlas)
         width, height = Image.open(_io.BytesIO(encoded)).size
         image = summary_pb2.Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=encoded)
         self._write_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=FIRST_BATCH_TAG, image=image)]),
@@ -102,14 +100,17 @@ class TensorBoardLog:
         self._write(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
 
     def _write(self, event: event_pb2.Event) -> None:
-        self._writer.write(event.SerializeToString())
+        self._pending.append(event.SerializeToString())
 
     def _flush(self) -> None:
-        self._writer.flush()
+        with open(self.path, "ab") as f:
+            writer = RecordWriter(f)
+            for record in self._pending:
+                writer.write(record)
+        self._pending = []
         if self._remote:
             with open(self.path, "rb") as f:
-                self.job.io.write_file(join(self.job.job_dir, "artifacts", FOLDER, os.path.basename(self.path)),
-                                       f.read())
+                self.io.write_file(join(self.artifacts, FOLDER, os.path.basename(self.path)), f.read())
 
 
 def hparam_values(params: Mapping[str, Any]) -> dict[str, bool | float | str]:

@@ -241,3 +241,27 @@ def test_a_running_job_that_nobody_holds_stops_its_heartbeat(data_root, monkeypa
     before = status_file.read_text()
     time.sleep(0.5)
     assert status_file.read_text() == before
+
+
+EXIT_WITH_A_RUNNING_JOB = textwrap.dedent("""
+    import atexit, os, sys, time
+
+    def last_words():  # registered first, so it runs after brevetti's own exit handlers
+        before = os.stat(STATUS).st_mtime_ns
+        time.sleep(0.5)
+        print("beat after exit" if os.stat(STATUS).st_mtime_ns != before else "quiet", flush=True)
+
+    atexit.register(last_words)
+    from brevetti_core.job import Job
+
+    job = Job.init(argv=[])
+    job.start(complete=False)
+    STATUS = os.path.join(job.job_dir, "artifacts", "status.json")
+""")
+
+
+def test_heartbeats_stop_when_the_interpreter_exits(data_root, monkeypatch):
+    monkeypatch.setenv("BREVETTI_HEARTBEAT_SECONDS", "0.05")
+    done = subprocess.run([sys.executable, "-c", EXIT_WITH_A_RUNNING_JOB], capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "quiet", "")
