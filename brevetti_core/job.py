@@ -30,7 +30,7 @@ import sys
 import uuid
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 from pydantic import (
@@ -124,7 +124,7 @@ class Job(BaseModel):
     @classmethod
     def init(cls, job_id: str | None = None, api_key: str | None = None, *, info_file: str | None = None,
              job_config: dict | None = None, argv: list[str] | None = None, temp_dir: str | None = None,
-             io: IoTools | None = None, **kw: Any) -> Job:
+             io: IoTools | None = None, **kw: Any) -> Self:
         """The job to run, with its settings from class defaults < job definition < `kw['settings']` < argv.
 
         `job_id`, `api_key` and `info_file` come from the arguments, else from ``--job_id``,
@@ -199,7 +199,7 @@ class Job(BaseModel):
         return settings_cls
 
     @classmethod
-    def _from_definition(cls, definition: dict, source: str) -> Job:
+    def _from_definition(cls, definition: dict, source: str) -> Self:
         try:
             return cls.model_validate(definition)
         except ValidationError as error:

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from brevetti_core import jobstore
 from brevetti_core.cli.main import UsageError
@@ -28,7 +29,7 @@ from .job import FINGERPRINTS_FILE, TRAINERS, VialsJob, VialsSettings
 from .vials import generate_vials
 
 DATASET = ("datasets", "vials")
-VIALS = {"items_per_class": 40, "shots_per_item": 3, "duplicates": 3, "seed": 0}
+VIALS: dict[str, Any] = {"items_per_class": 40, "shots_per_item": 3, "duplicates": 3, "seed": 0}
 """generate_vials arguments of the demo dataset: 40 vials a class keep ~24 vials per class out for devel."""
 SHOWN_BATCHES = 6
 WRITABLE_HINT = "point BREVETTI_DATA_BUCKET at a folder you can write: export BREVETTI_DATA_BUCKET=$HOME/brevetti"

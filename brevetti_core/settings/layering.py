@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -18,12 +18,14 @@ from .job_settings import JobSettings
 from .schema import MISSING, declared_fields, unknown_settings, unwrap
 from .values import override_tree
 
+SettingsT = TypeVar("SettingsT", bound=JobSettings)
+
 
 def load_settings(
-    settings_cls: type[JobSettings],
+    settings_cls: type[SettingsT],
     layers: Sequence[tuple[dict | None, str]] = (),
     overrides: Sequence[Override] = (),
-) -> JobSettings:
+) -> SettingsT:
     """`settings_cls` from its defaults, then each (settings dict, source name) layer, then argv overrides.
 
     Raises SettingsError naming the dotted setting, the value and its source (the file or the flag).
