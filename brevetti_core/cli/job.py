@@ -7,7 +7,9 @@ import os
 
 from .. import jobstore
 from ..io_tools import io_tools, join
+from ..liveness import LOST
 from ..redaction import REDACTED, redact_values
+from ..tracking.lost import end_lost_run
 from .main import UsageError
 
 
@@ -49,14 +51,17 @@ def create_job(args: argparse.Namespace) -> int:
 
 
 def show_job(args: argparse.Namespace) -> int:
-    """Print the definition (api key and URL credentials hidden), the status and the artifact listing."""
+    """Print the definition (api key and URL credentials hidden), the status and the artifact listing; the MLflow run
+    of a lost job is ended as KILLED."""
     path = jobstore.definition_path(args.job_id)
     definition = redact_values(jobstore.read_definition(path, args.job_id))
     if definition.get("api_key"):
         definition["api_key"] = REDACTED
     print(json.dumps(definition, indent=2))
     folder = jobstore.job_dir(args.job_id)
-    print(f"status: {describe_status(jobstore.read_status(folder))}")
+    status = jobstore.read_status(folder)
+    end_lost_run(folder, status)
+    print(f"status: {describe_status(status)}")
     artifacts = join(folder, "artifacts")
     found = io_tools.find(artifacts, detail=True) if io_tools.exists(artifacts) else {}
     print(f"artifacts ({len(found)} files in {artifacts}):")
@@ -66,12 +71,15 @@ def show_job(args: argparse.Namespace) -> int:
 
 
 def list_jobs(args: argparse.Namespace) -> int:
-    """One line per job: id, status, dataset count, name."""
+    """One line per job: id, status, dataset count, name; the MLflow run of a lost job is ended as KILLED."""
     root = jobstore.data_root()
     jobs = jobstore.list_jobs(root)
     if not jobs:
         print(f"no jobs under {root}")
     for job in jobs:
+        if job.get("status") == LOST:
+            folder = jobstore.job_dir(job["id"], root)
+            end_lost_run(folder, jobstore.read_status(folder))
         if "error" in job:
             print(f"{job['id']}  unreadable: {job['error']}")
         else:

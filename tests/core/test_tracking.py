@@ -227,29 +227,56 @@ def test_the_run_status_mirrors_the_job(job_class, status, tracked, client):
     assert run_of(client, job).info.end_time is not None
 
 
-def test_a_job_killed_by_sigterm_is_a_killed_run_not_a_running_one(tracked, client, data_root):
-    script = textwrap.dedent("""
-        import time
-        from brevetti_core import Job
-        class SlowJob(Job):
-            def run(self):
-                self.get_remote_monitor().on_epoch_end(0, {"loss": 1.0})
-                print(self.id, flush=True)
-                time.sleep(600)
-        SlowJob.init(argv=[]).start()
-    """)
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+SLOW_JOB = textwrap.dedent("""
+    import time
+    from brevetti_core import Job
+    class SlowJob(Job):
+        def run(self):
+            self.get_remote_monitor().on_epoch_end(0, {"loss": 1.0})
+            print(self.id, flush=True)
+            time.sleep(600)
+    SlowJob.init(argv=[]).start()
+""")
+
+
+@contextlib.contextmanager
+def slow_job():
+    """A job process past its first epoch (so its run is RUNNING): yields (process, job id); killed at the end."""
+    process = subprocess.Popen([sys.executable, "-c", SLOW_JOB], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:
         job_id = process.stdout.readline().strip()
         assert job_id, process.stderr.read()[-3000:]
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=120)
+        yield process, job_id
     finally:
         process.kill()
         process.wait()
-    record = tracking.read_record(str(data_root / job_id))
-    assert client.get_run(record["mlflow"]["run_id"]).info.status == "KILLED"
+
+
+def run_id_of(data_root, job_id):
+    return tracking.read_record(str(data_root / job_id))["mlflow"]["run_id"]
+
+
+def test_a_job_killed_by_sigterm_is_a_killed_run_not_a_running_one(tracked, client, data_root):
+    with slow_job() as (process, job_id):
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    assert client.get_run(run_id_of(data_root, job_id)).info.status == "KILLED"
+
+
+@pytest.mark.parametrize("command", [["job", "list"], ["job", "show"]])
+def test_a_job_killed_by_sigkill_is_a_killed_run_once_read_as_lost(command, tracked, client, data_root):
+    with slow_job() as (process, job_id):
+        process.kill()
+        process.wait()
+        run_id = run_id_of(data_root, job_id)
+        assert client.get_run(run_id).info.status == "RUNNING"  # nothing ran in the killed process to end it
+    argv = command + ([job_id] if command[-1] == "show" else [])
+    done = subprocess.run([sys.executable, "-m", "brevetti_core", *argv], capture_output=True, text=True,
+                          timeout=120, env=os.environ.copy())
+    assert done.returncode == 0 and "lost" in done.stdout, done.stderr
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED" and run.info.end_time is not None
 
 
 def test_the_seeds_a_job_drew_are_a_param(tracked, client):
