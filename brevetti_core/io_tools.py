@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import posixpath
+import secrets
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -265,10 +266,26 @@ class IoTools:
             fs.rm(fs_path, recursive=recursive)
 
 
+def create_temp_file(folder: str | None = None, prefix: str = "tmp", suffix: str = "") -> tuple[int, str]:
+    """A new, uniquely named file opened for writing, as (fd, path): ``tempfile.mkstemp`` with the usual mode.
+
+    mkstemp makes every file 0600 whatever the umask; this one gets what ``open(path, "w")`` gives
+    (0666 less the umask), so every file a job writes has the same mode however it was written.
+    """
+    folder = folder if folder is not None else tempfile.gettempdir()
+    for _ in range(100):
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(8)}{suffix}")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {folder} with prefix {prefix!r}")
+
+
 def _atomic_local_write(path: str, data: bytes) -> None:
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+    fd, tmp = create_temp_file(folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
