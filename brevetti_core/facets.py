@@ -24,11 +24,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
-from tqdm import tqdm
 
 from .executor import SampleError
 from .image.tile import tile2d
 from .io_tools import IoTools, io_tools, join
+from .progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def load_thumbnails(generator: Any, count: int, size: int = THUMBNAIL_SIZE) -> T
 
     workers = min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(tqdm(pool.map(thumbnail_of, rows), total=len(rows), desc="Thumbnails",
+        results = list(progress(pool.map(thumbnail_of, rows), total=len(rows), desc="Thumbnails",
                             unit="sample", leave=False))
     images = np.stack([image for image, _ in results])
     return Thumbnails([loader.sample(row) for row in rows], images, [error for _, error in results])

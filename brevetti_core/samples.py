@@ -30,9 +30,9 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .io_tools import IoTools, io_tools, protocol_of, s3_endpoint
+from .progress import progress
 
 if TYPE_CHECKING:
     from .image.decode import DecodeOptions
@@ -153,7 +153,7 @@ def _md5_of_files(paths: list[str], io: IoTools) -> list[str]:
     workers = 16 if protocol_of(paths[0]) != "file" else min(8, (os.cpu_count() or 1) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(md5_of, paths)
-        return list(tqdm(results, total=len(paths), desc="Hashing files", unit="file",
+        return list(progress(results, total=len(paths), desc="Hashing files", unit="file",
                          disable=len(paths) < PROGRESS_MIN_FILES, leave=False))
 
 
@@ -260,7 +260,7 @@ def unreadable_images(paths: Sequence[str], io: IoTools = io_tools,
         return None
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        errors = list(tqdm(pool.map(problem, paths), total=len(paths), desc="Decoding images", unit="file",
+        errors = list(progress(pool.map(problem, paths), total=len(paths), desc="Decoding images", unit="file",
                            disable=len(paths) < PROGRESS_MIN_FILES, leave=False))
     table = pd.DataFrame({"path": pd.Series(list(paths), dtype="str"), "error": pd.Series(errors, dtype="str")})
     return table[table["error"].notna()].reset_index(drop=True)

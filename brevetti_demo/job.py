@@ -224,7 +224,9 @@ def image_size(generator: Any) -> tuple[int, int]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s:%(message)s")
+    from brevetti_core.cli.main import configure_logging
+
+    configure_logging(verbose=False)  # as `brevetti`: our progress at INFO, other libraries from WARNING
     try:
         VialsJob.init().start()
     except KeyboardInterrupt:

@@ -16,9 +16,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
 from brevetti_core.batching import fingerprint
+from brevetti_core.progress import progress
 from brevetti_tf.generator import DataGenerator
 from brevetti_tf.hooks import EpochMonitor, RemoteMonitorCallback
 from brevetti_tf.pipeline import to_numpy
@@ -122,7 +122,7 @@ def train_classifier(model: keras.Sequential, train: DataGenerator, devel: DataG
         accuracy.update_state(labels, logits)
 
     logs: dict[str, float] = {}
-    with tqdm(total=epochs * steps, desc=f"{FRAMEWORK} training", unit="batch", leave=False) as bar:
+    with progress(total=epochs * steps, desc=f"{FRAMEWORK} training", unit="batch", leave=False) as bar:
         for index, batch in enumerate(train.get_dataset()):
             epoch = index // steps
             if on_batch is not None:

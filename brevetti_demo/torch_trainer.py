@@ -17,9 +17,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from brevetti_core.batching import fingerprint
+from brevetti_core.progress import progress
 from brevetti_torch.generator import DataGenerator
 from brevetti_torch.hooks import EpochMetrics, EpochMonitor
 from brevetti_torch.pipeline import to_numpy
@@ -115,7 +115,7 @@ def train_classifier(model: nn.Sequential, train: DataGenerator, devel: DataGene
     metrics = EpochMetrics(monitor, prefix="train_")
     logs: dict[str, float] = {}
     model.train()
-    with tqdm(total=epochs * steps, desc=f"{FRAMEWORK} training", unit="batch", leave=False) as bar:
+    with progress(total=epochs * steps, desc=f"{FRAMEWORK} training", unit="batch", leave=False) as bar:
         for index, batch in enumerate(train.get_dataset()):
             epoch = index // steps
             images, labels = batch

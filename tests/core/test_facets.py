@@ -116,9 +116,10 @@ def test_count_must_be_positive(samples, tmp_path):
         build_facets(image_generator(samples), str(tmp_path), count=0)
 
 
-def test_progress_is_shown_with_tqdm(samples, tmp_path, capsys):
-    build_facets(image_generator(samples), str(tmp_path), count=5)
-    assert "Thumbnails" in capsys.readouterr().err
+def test_progress_off_a_terminal_is_a_log_line(samples, tmp_path, caplog):
+    with caplog.at_level("INFO", logger="brevetti_core.progress"):
+        build_facets(image_generator(samples), str(tmp_path), count=5)
+    assert any(message.startswith("Thumbnails: 5/5 sample (100%)") for message in caplog.messages)
 
 
 @pytest.mark.parametrize("flavour", ["brevetti_torch", "brevetti_tf"])

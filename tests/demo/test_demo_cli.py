@@ -55,6 +55,15 @@ def test_demo_trains_both_frameworks_on_identical_batches(data_root):
         assert str(artifacts) in done.stdout
 
 
+def test_demo_output_off_a_terminal_is_log_lines_not_progress_bars(small_vials):
+    done = brevetti("demo", "--framework", "torch", "--epochs", "2", "--data.image", '{"target_size": [32, 32]}')
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "\r" not in done.stderr and len(done.stderr) < 10_000
+    finished = [line for line in done.stderr.splitlines()
+                if line.startswith("INFO:brevetti_core.progress:torch training")]
+    assert len(finished) == 1 and " (100%), " in finished[0] and "(done), train_loss=" in finished[0]
+
+
 def test_framework_flag_runs_that_framework_only(small_vials, data_root):
     done = brevetti("demo", "--framework", "tf", "--epochs", "1", "--data.image", '{"target_size": [32, 32]}')
     assert done.returncode == 0, done.stderr[-3000:]
