@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # job context
-    "Job": "job", "JobSettings": "settings", "RemoteMonitor": "monitor",
+    "Job": "job", "JobSettings": "settings", "RemoteMonitor": "monitor", "PlatformBackend": "platform_backend",
     "IoTools": "io_tools", "io_tools": "io_tools",
     # sample tables and splits
     "Dataset": "dataset", "get_image_samples": "dataset", "SampleSplit": "split",

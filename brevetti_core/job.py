@@ -29,7 +29,8 @@ import shutil
 import sys
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -52,25 +53,19 @@ from .job_paths import confined_path
 from .liveness import Heartbeat, heartbeat_seconds, this_process, utc_now
 from .monitor import RemoteMonitor
 from .output import build_output, dumps, environment, json_value
+from .platform_backend import PlatformBackend
 from .redaction import redact_text, redact_url
 from .settings import JobSettings, load_settings, parse_argv, script_argv, script_name, settings_help
 from .temp_folder import make_temp_folder, remove_stale_temp_folders
 
 log = logging.getLogger(__name__)
 
-HOST_NAME_ENV = "BREVETTI_HOST_NAME"
 CACHE_ENV = "BREVETTI_CACHE"
 OUTPUT_FILE = "output.json"
 
 
 class JobNotStartedError(PermissionError):
     """The job's storage, output or monitor was used before `start()`."""
-
-
-def default_host_name() -> str:
-    """BREVETTI_HOST_NAME, else the data root as a URL."""
-    root = jobstore.data_root()
-    return os.environ.get(HOST_NAME_ENV) or (root if is_remote(root) else f"file://{root}")
 
 
 class Job(BaseModel):
@@ -84,7 +79,9 @@ class Job(BaseModel):
     run_id: str = Field(default_factory=lambda: datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
     settings: JobSettings = Field(default_factory=JobSettings)
     datasets: list[Dataset] = Field(default_factory=list)
-    host_name: str = Field(default_factory=default_host_name)
+    backend: PlatformBackend = Field(default_factory=PlatformBackend, exclude=True, repr=False,
+                                     description="The data root the job's folder is under (brevettiai 0.10's form)")
+    host_name: str = Field(default_factory=lambda data: (data.get("backend") or PlatformBackend()).host)
     remote_url: str | None = Field(default=None, description="Where the remote monitor POSTs progress")
     complete_url: str | None = Field(default=None, description="Where complete_job() POSTs the model path")
     model_path: str | None = Field(default=None, description="The model package, relative to the job folder")
@@ -118,13 +115,14 @@ class Job(BaseModel):
         return jobstore.check_job_id(value)
 
     def model_post_init(self, context: Any) -> None:
-        self._job_dir = jobstore.job_dir(self.id)
+        self._job_dir = self.backend.resource_path(self.id)
 
     # -- creation --------------------------------------------------------------------------------
     @classmethod
     def init(cls, job_id: str | None = None, api_key: str | None = None, *, info_file: str | None = None,
              job_config: dict | None = None, argv: list[str] | None = None, temp_dir: str | None = None,
-             io: IoTools | None = None, **kw: Any) -> Self:
+             io: IoTools | None = None, backend: PlatformBackend | None = None,
+             cache_path: str | None = None, **kw: Any) -> Self:
         """The job to run, with its settings from class defaults < job definition < `kw['settings']` < argv.
 
         `job_id`, `api_key` and `info_file` come from the arguments, else from ``--job_id``,
@@ -133,9 +131,14 @@ class Job(BaseModel):
         a new local job is created (its info.json written under the data root). Other keywords
         override fields of the definition (``name=``, ``datasets=``, ``settings=``...); a new local job's
         info.json records them (argv overrides are per run and are recorded in output.json only).
-        `temp_dir` is a folder of yours to use as the temp folder (kept after the job). `io` is the
-        job's file access, used for all of its files (default: a new `IoTools` of its own).
+        `temp_dir` is a folder of yours to use as the temp folder (kept after the job); `cache_path` is
+        brevettiai's name for it. `io` is the job's file access, used for all of its files (default: a new
+        `IoTools` of its own). `backend` (brevettiai 0.10's ``PlatformBackend(data_bucket=...)``) names
+        the data root instead of BREVETTI_DATA_BUCKET.
         """
+        if temp_dir is not None and cache_path is not None:
+            raise ValueError("Job.init: give temp_dir or cache_path (brevettiai's name for it), not both")
+        temp_dir = temp_dir if temp_dir is not None else cache_path
         argv = script_argv() if argv is None else list(argv)
         if "--help" in argv or "-h" in argv:
             cls._print_help()
@@ -143,7 +146,8 @@ class Job(BaseModel):
         job_id = job_id or job_args.get("job_id")
         api_key = api_key or job_args.get("api_key")
         info_file = info_file or job_args.get("info_file")
-        root = jobstore.data_root()
+        backend = backend if backend is not None else PlatformBackend()
+        root = backend.data_bucket
         io = io if io is not None else IoTools()
         new_job = False
         if job_config is not None:
@@ -169,14 +173,14 @@ class Job(BaseModel):
             layers.append((given_settings, f"{cls.__name__}.init(settings=...)"))
         definition.update(kw)
         definition["settings"] = load_settings(settings_cls, layers, overrides)
+        definition["backend"] = backend
         if api_key:
             definition["api_key"] = api_key
         job = cls._from_definition(definition, source)
-        job._job_dir = jobstore.job_dir(job.id, root)
         job._io = io
         job._temp_dir_given = os.fspath(temp_dir) if temp_dir is not None else None
         if new_job:
-            given = set(definition) - {"settings", "api_key"}
+            given = set(definition) - {"settings", "api_key", "backend"}
             settings_record = json_value(given_settings or {})
             record = {**job.model_dump(mode="json", include=given), "settings": settings_record}
             jobstore.write_definition(record, root, io)
@@ -224,11 +228,6 @@ class Job(BaseModel):
         return self._io
 
     @property
-    def backend(self) -> jobstore.LocalBackend:
-        """The platform this job reports to: the local data root (kept for seed-compatible code)."""
-        return jobstore.LocalBackend()
-
-    @property
     def seed_mark(self) -> int:
         """The seed-ledger position when this job was made: output.json lists the seeds resolved since."""
         return self._seed_mark
@@ -243,13 +242,19 @@ class Job(BaseModel):
         return jobstore.read_status(self.job_dir, self.io)
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, complete: bool = True) -> Any:
+    def start(self, complete: bool = True, *, complete_job: bool | None = None,
+              resolve_access_rights: bool = True) -> Any:
         """Set up storage, write output.json, call `run()`, then `complete_job(<run's result>)` if `complete`.
 
         Returns what `run()` returned. On an exception the status becomes "failed" (KeyboardInterrupt,
         Ctrl-C or SIGTERM: "interrupted"), output.json is rewritten, the temp folder removed, the job
         hooks run and the exception propagates (SIGTERM as `JobInterrupted`, a KeyboardInterrupt).
+        brevettiai 0.10's keywords are accepted: `complete_job` is its name for `complete`, and
+        `resolve_access_rights` changes nothing, since storage access comes from the environment
+        (AWS variables, BREVETTI_S3_ENDPOINT) rather than from platform credentials.
         """
+        if complete_job is not None:
+            complete = complete_job
         if self._completed:
             raise RuntimeError(f"job {self.id} is already completed; call {type(self).__name__}.init() for a new run")
         self._heartbeat_seconds = heartbeat_seconds()  # a wrong setting fails here, before any status is written
@@ -275,6 +280,16 @@ class Job(BaseModel):
     def run(self) -> str | None:
         """The job's work; override it. Returns the path of a model package to record, or None."""
         return None
+
+    def complete(self, package_path: str | os.PathLike | None = None) -> str | None:
+        """brevettiai 0.10's name for `complete_job`."""
+        return self.complete_job(package_path)
+
+    def check_started(self, raise_error: bool = True) -> bool:
+        """True once `start()` was called; before that a JobNotStartedError (a PermissionError), or False."""
+        if not self._started and raise_error:
+            self._require_started("check_started", call=False)
+        return self._started
 
     def complete_job(self, package_path: str | os.PathLike | None = None) -> str | None:
         """Record the model package (inside the job folder), rewrite output.json, mark the job completed.
@@ -310,6 +325,37 @@ class Job(BaseModel):
         """
         self._require_started("artifact_path")
         return confined_path(join(self.job_dir, "artifacts"), parts, dir, "artifact_path")
+
+    @property
+    def artifacts_path(self) -> Path:
+        """brevettiai 0.10's path object for `<job folder>/artifacts` (created); a local data root only.
+
+        Refused before `start()` like `artifact_path()`. On object storage use `artifact_path(...)` and `job.io`.
+        """
+        self._require_started("artifacts_path", call=False)
+        if is_remote(self.job_dir):
+            raise ValueError(f"job {self.id}: artifacts_path is a local path object, but the job folder is "
+                             f"{self.job_dir}; use job.artifact_path(...) with job.io on object storage")
+        return Path(self.artifact_path(dir=True))
+
+    def upload_artifact(self, artifact_name: str | Sequence[str], payload: str | bytes | os.PathLike,
+                        is_file: bool = False) -> str:
+        """Write `payload` (or copy the file it names, `is_file`) to `artifact_path(*artifact_name)`; returns the path.
+
+        brevettiai 0.5's call; `artifact_name` is a name or a sequence of path parts.
+        """
+        parts = (artifact_name,) if isinstance(artifact_name, str) else tuple(artifact_name)
+        path = self.artifact_path(*parts)
+        if is_file:
+            if isinstance(payload, bytes):
+                raise TypeError(f"upload_artifact({artifact_name!r}): is_file=True takes a file path, got bytes")
+            self.io.copy(payload, path)
+        elif isinstance(payload, (str, bytes)):
+            self.io.write_file(path, payload)
+        else:
+            raise TypeError(f"upload_artifact({artifact_name!r}): content must be str or bytes "
+                            f"(a file to copy needs is_file=True), got {type(payload).__name__}")
+        return path
 
     def temp_path(self, *parts: str, dir: bool = False) -> str:
         """`<temp folder>/<parts>`, a local folder made at start; creates the folder or the parent folder."""
@@ -367,10 +413,11 @@ class Job(BaseModel):
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
 
-    def _require_started(self, what: str) -> None:
+    def _require_started(self, what: str, call: bool = True) -> None:
         if not self._started:
             raise JobNotStartedError(
-                f"{what}() needs a started job: call job.start() first (it sets up storage and calls run())"
+                f"{what}{'()' if call else ''} needs a started job: call job.start() first "
+                "(it sets up storage and calls run())"
             )
 
     def _make_temp_dir(self) -> None:
