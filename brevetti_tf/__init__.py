@@ -6,11 +6,18 @@ reference SDK only changes its import lines.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 # Quiet TensorFlow's start-up unless the user chose otherwise; must precede its first import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+if "torch" in sys.modules and "tensorflow" not in sys.modules:
+    # torch's compiler stack (torch._dynamo, loaded by torch.optim, torch.export and torchvision.models) loads
+    # triton, whose native library crashes the process (SIGSEGV) when TensorFlow's is already loaded, but not
+    # the other way round. A session that uses both frameworks gets it loaded now, before TensorFlow.
+    import torch._dynamo  # noqa: F401
 
 import brevetti_core as _core
 

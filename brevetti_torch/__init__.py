@@ -5,9 +5,17 @@ reference SDK only changes its import lines.
 """
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 import brevetti_core as _core
+
+if "tensorflow" in sys.modules and "torch._dynamo" not in sys.modules:
+    logging.getLogger(__name__).warning(
+        "TensorFlow was imported before brevetti_torch: torch's compiler stack (torch._dynamo, loaded by torch.optim, "
+        "torch.export and torchvision.models) crashes this process if it loads after TensorFlow; in a session that "
+        "uses both frameworks, import brevetti_torch (or torch) before TensorFlow")
 
 # Redundant aliases mark these as re-exports: the adapter's own versions shadow brevetti_core's.
 from .generator import DataGenerator as DataGenerator
