@@ -119,6 +119,8 @@ def pivot_data(samples: pd.DataFrame, fields: Iterable[str], datasets: Iterable[
     data = table[[*fields, *agg]].reset_index(drop=True)
     data = data.assign(count=table["count"].to_numpy() if "count" in table.columns else np.ones(len(table), np.int64))
     for column in fields:
+        if isinstance(data[column].dtype, pd.CategoricalDtype):  # labels, not categories: NA -> 'N/A', unused gone
+            data[column] = data[column].astype(object)
         if data[column].dtype == object:
             data[column] = _as_tuples(data[column])
         data[column] = data[column].fillna(MISSING) if data[column].hasnans else data[column]
