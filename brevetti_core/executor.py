@@ -4,7 +4,9 @@
 the sample's table columns and every action parameter as ``<prefix>.<name>``). It is small and
 picklable, so every pipeline uses the same one: ``DataGenerator.get_dataset_numpy`` in the
 calling thread, the torch adapter in its DataLoader workers, the tf adapter inside
-``tf.numpy_function``. A failing action raises ``SampleError`` naming the action, the sample and
+``tf.numpy_function``. Before a batch's actions run, its remote files are fetched at once
+(``batch_reads.py``: concurrently, one request each, or from the content cache with none). A
+failing action raises ``SampleError`` naming the action, the sample and
 its plan position; under ``on_error`` "zeros"/"skip" the failures are returned instead, so a
 caller in another process can hand them back to one ``FailureTally``, which logs one counted
 warning per epoch.
@@ -24,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from .actions import Action, Sample
+from .batch_reads import FileColumn, batch_reads, file_columns
 from .batching import Batch, as_numpy_sample, batch_spec, collate, declared_shapes, zero_sample
+from .content_cache import CacheFullError
 from .plan import BatchPlan, BatchSource
 from .sharding import WHOLE
 from .structure import Structure, select_structure
@@ -86,6 +90,7 @@ class Executor:
         self.actions, self.prefixes = tuple(actions), tuple(prefixes)
         self.sample_columns, self.on_error = tuple(sample_columns), check_on_error(on_error)
         self.prototype = prototype
+        self.file_columns: tuple[FileColumn, ...] = file_columns(self.actions)
 
     def with_prototype(self, prototype: Sample) -> Executor:
         """This executor with `prototype` (a zero sample) for batches in which no sample loads under "zeros"."""
@@ -122,7 +127,7 @@ class Executor:
         try:
             return self.load(row)
         except SampleError as error:
-            if self.on_error == "raise":
+            if self.on_error == "raise" or isinstance(error.__cause__, CacheFullError):  # a full disk stops the job
                 raise
             return error
 
@@ -138,7 +143,8 @@ class Executor:
         """The plan's samples, loaded (`load`) or as the table holds them, and the failures absorbed per on_error."""
         if not load:
             return [self.sample(row) for row in plan.rows], []
-        results = [self.try_load(row) for row in plan.rows]
+        with batch_reads(self.file_columns, plan.rows):
+            results = [self.try_load(row) for row in plan.rows]
         loaded = [result for result in results if not isinstance(result, SampleError)]
         failures = [result for result in results if isinstance(result, SampleError)]
         return (self._absorb(results) if failures else loaded), failures

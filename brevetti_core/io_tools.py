@@ -1,10 +1,17 @@
 """File access over fsspec URLs: local paths, ``s3://``, ``memory://`` and read-only ``http(s)://``.
 
-One ``IoTools`` object routes every path to an fsspec filesystem. Remote reads can be cached on
-local disk (``set_cache_root``); the cache is fsspec's ``filecache``, which revalidates each
-cached file against the remote ETag (``ukey``) before serving it, so a changed object is
-downloaded again. The S3 endpoint comes from ``BREVETTI_S3_ENDPOINT`` or the standard
-``AWS_ENDPOINT_URL``; credentials from the usual AWS variables.
+One ``IoTools`` object routes every path to an fsspec filesystem. A remote read is one request (a
+GET, no HEAD first). Remote reads can be cached on local disk (``set_cache_root``): sample files
+that data loading reads by their content etag go to the ``ContentCache`` (``batch_reads.py``;
+the root set last in the process, as ``job.io.set_cache_root(...)`` in the seeds, is the one data
+loading uses), and other reads to fsspec's ``filecache``, which revalidates each cached file
+against the remote ETag before serving it, so a changed object is downloaded again. The S3
+endpoint comes from ``BREVETTI_S3_ENDPOINT`` or the standard ``AWS_ENDPOINT_URL``; credentials
+from the usual AWS variables.
+
+An ``IoTools`` survives ``fork``: the child drops the filesystems (an S3 client belongs to the
+event loop of the process that made it) and makes its own on first use; a pickled copy (a spawn
+worker's) keeps the cache root.
 
 On S3, the first use of a bucket checks it (one listing request), and failures of the storage itself
 (a missing bucket, refused credentials, an endpoint that cannot be reached) raise ``StorageError``
@@ -19,12 +26,15 @@ import posixpath
 import secrets
 import tempfile
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 
 import fsspec
 from fsspec.core import split_protocol
 
+from .content_cache import CacheFullError
 from .storage_errors import StorageError, denied, error_code, s3_attempts, s3_retry_options, translate
 
 log = logging.getLogger(__name__)
@@ -61,15 +71,56 @@ def join(base: str | os.PathLike, *parts: str) -> str:
     return posixpath.join(base, *parts)
 
 
+_staged = threading.local()
+_instances: weakref.WeakSet[IoTools] = weakref.WeakSet()
+_sample_cache: weakref.WeakValueDictionary[str, IoTools] = weakref.WeakValueDictionary()  # "owner": the last setter
+
+
+def sample_cache_root() -> str | None:
+    """The cache root that data loading uses: the one set last in this process by a live IoTools, else None."""
+    owner = _sample_cache.get("owner")
+    return owner.cache_root if owner is not None else None
+
+
+@contextlib.contextmanager
+def staged_reads(reads: Mapping[str, Future[bytes]]) -> Iterator[None]:
+    """Within the block, ``read_file`` of a path in `reads` (in this thread) takes its bytes from there."""
+    previous = getattr(_staged, "reads", None)
+    _staged.reads = reads
+    try:
+        yield
+    finally:
+        _staged.reads = previous
+
+
+def _staged_read(path: str) -> bytes | None:
+    """The bytes read ahead for `path` in this thread, None when there are none (or reading them failed)."""
+    reads = getattr(_staged, "reads", None)
+    future = reads.get(path) if reads else None
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except CacheFullError:
+        raise
+    except Exception:  # the caller reads the file itself and reports the failure as it would without read-ahead
+        return None
+
+
 class IoTools:
-    """Read, write, list and copy files on any fsspec URL, with an optional ETag-checked read cache."""
+    """Read, write, list and copy files on any fsspec URL, with an optional read cache."""
 
     def __init__(self, cache_root: str | os.PathLike | None = None):
-        self._filesystems: dict[tuple, fsspec.AbstractFileSystem] = {}
+        self._forget_filesystems()
         self._checked_buckets: set[tuple] = set()
-        self._lock = threading.Lock()
         self.cache_root: str | None = None
         self.set_cache_root(cache_root)
+        _instances.add(self)
+
+    def _forget_filesystems(self) -> None:
+        self._filesystems: dict[tuple, fsspec.AbstractFileSystem] = {}
+        self._cache_filesystems: dict[int, fsspec.AbstractFileSystem] = {}
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         # Filesystems and the lock are rebuilt on demand, so a copy (a job's, a DataLoader worker's)
@@ -77,7 +128,8 @@ class IoTools:
         return {"cache_root": self.cache_root}
 
     def __setstate__(self, state: dict) -> None:
-        IoTools.__init__(self, state["cache_root"])
+        IoTools.__init__(self)
+        self._use_root(state["cache_root"])  # a copy does not become the process's data-loading cache
 
     # -- routing -------------------------------------------------------------------------------
     def filesystem(self, path: str | os.PathLike) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -161,8 +213,13 @@ class IoTools:
         return cache, fs_path
 
     def set_cache_root(self, path: str | os.PathLike | None) -> None:
-        """Cache remote reads under `path` (created if needed); None turns caching off."""
-        self._cache_filesystems: dict[int, fsspec.AbstractFileSystem] = {}
+        """Cache remote reads under `path` (created if needed), data loading's included; None turns caching off."""
+        self._use_root(path)
+        if path is not None:
+            _sample_cache["owner"] = self
+
+    def _use_root(self, path: str | os.PathLike | None) -> None:
+        self._cache_filesystems = {}
         if path is None:
             self.cache_root = None
             return
@@ -171,17 +228,26 @@ class IoTools:
             raise ValueError(f"cache root must be a local folder, got {path!r}")
         os.makedirs(path, exist_ok=True)
         self.cache_root = os.path.abspath(path)
-        self._cache_filesystems = {}
 
     # -- reading -------------------------------------------------------------------------------
     def read_file(self, path: str | os.PathLike, cache: bool | None = None) -> bytes:
-        """The bytes of `path`. Remote files go through the cache when one is set (or `cache=True`)."""
+        """The bytes of `path` (one request when remote). Remote files go through the cache when one is set.
+
+        Bytes that data loading read ahead for `path` in this thread (``batch_reads``) are returned as they are.
+        """
         path = str(path)
+        staged = _staged_read(path)
+        if staged is not None:
+            return staged
         use_cache = self.cache_root is not None and is_remote(path) and cache is not False
         fs, fs_path = self._cached_filesystem(path) if use_cache else self.filesystem(path)
         try:
-            with self._storage_errors(path), fs.open(fs_path, "rb") as f:
-                return f.read()
+            with self._storage_errors(path):
+                if use_cache:
+                    with fs.open(fs_path, "rb") as f:
+                        return f.read()
+                # s3fs asks for the size (a HEAD) before a GET that it may split; one GET is all a sample needs.
+                return fs.cat_file(fs_path, max_concurrency=1) if protocol_of(path) == "s3" else fs.cat_file(fs_path)
         except FileNotFoundError:
             raise FileNotFoundError(f"no such file: {path}") from None
 
@@ -294,5 +360,14 @@ def _atomic_local_write(path: str, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
+
+def _forget_filesystems_after_fork() -> None:
+    # A forked child shares its parent's S3 clients and their event loop, which fsspec refuses to use
+    # ("This class is not fork-safe"); a lock another thread held at the fork would stay held forever.
+    for io in list(_instances):
+        io._forget_filesystems()
+
+
+os.register_at_fork(after_in_child=_forget_filesystems_after_fork)
 
 io_tools = IoTools()
