@@ -10,7 +10,8 @@ the same numpy-drawn weights in either framework. Artifacts:
   each epoch, so an interrupted run keeps what it saw);
 - ``output.json``: the final metrics, split counts and timings (the latest epoch's when interrupted);
 - ``model/``: the exported model and its ``spec.json``;
-- ``report.html``: the job's report, with the sample table and the first training batch recorded here.
+- ``report.html``: the job's report, with the sample table, the first training batch and the devel
+  predictions (confusion matrix, per-class precision/recall/F1) recorded here.
 
 The ``unknown/`` folder of the vials dataset is left out by the default ``data.classes`` (listing
 drops samples of no listed class), so every trained sample has exactly one class.
@@ -39,7 +40,7 @@ from pydantic import Field
 from brevetti_core.adapters import get_adapter
 from brevetti_core.data_settings import DataSettings
 from brevetti_core.job import Job
-from brevetti_core.report.record import record_first_batch, record_samples
+from brevetti_core.report.record import record_first_batch, record_predictions, record_samples
 from brevetti_core.settings import JobSettings
 from brevetti_core.split import SampleSplit
 
@@ -181,6 +182,9 @@ class VialsJob(Job):
         report = EpochReport(self, seen)
         final = trainer.train_classifier(model, train, devel, learning_rate=settings.learning_rate,
                                          monitor=report, on_batch=seen)
+        if devel is not None:
+            true, predicted = trainer.classify(model, devel)
+            record_predictions(self, [classes[i] for i in true], [classes[i] for i in predicted])
         folder = self.temp_path(MODEL_FOLDER, dir=True)
         trainer.export_model(model, spec, folder, {"classes": classes, "image": settings.data.image})
         model_path = self.artifact_path(MODEL_FOLDER)

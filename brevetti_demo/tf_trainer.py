@@ -154,6 +154,15 @@ def evaluate(model: keras.Sequential, devel: DataGenerator, epoch: int = 0,
     return {"devel_loss": float(loss_mean.result()), "devel_accuracy": float(accuracy.result())}
 
 
+def classify(model: keras.Sequential, generator: DataGenerator) -> tuple[np.ndarray, np.ndarray]:
+    """(true, predicted) class indices of every sample of one pass of `generator`, in its order."""
+    true, predicted = [], []
+    for images, labels in generator.get_dataset():
+        true.append(np.argmax(labels.numpy(), axis=1))
+        predicted.append(np.argmax(model(images, training=False).numpy(), axis=1))
+    return np.concatenate(true), np.concatenate(predicted)
+
+
 def _signature(model: keras.Sequential) -> list[tf.TensorSpec]:
     height, width, channels = model.input_shape[1:]
     classes = model.output_shape[-1]

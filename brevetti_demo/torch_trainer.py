@@ -152,6 +152,17 @@ def evaluate(model: nn.Sequential, devel: DataGenerator, epoch: int = 0,
     return metrics.result()
 
 
+def classify(model: nn.Sequential, generator: DataGenerator) -> tuple[np.ndarray, np.ndarray]:
+    """(true, predicted) class indices of every sample of one pass of `generator`, in its order."""
+    true, predicted = [], []
+    model.eval()
+    with torch.no_grad():
+        for images, labels in generator.get_dataset():
+            true.append(labels.argmax(dim=1).numpy())
+            predicted.append(model(images).argmax(dim=1).numpy())
+    return np.concatenate(true), np.concatenate(predicted)
+
+
 def cosine_decay(step: int, total: int) -> float:
     """The learning-rate factor at `step` of `total`: from 1 down to 0 along half a cosine."""
     return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))

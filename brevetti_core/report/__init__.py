@@ -1,9 +1,10 @@
 """The job report: ``artifacts/report.html``, one self-contained page showing a job's run at a glance.
 
 ``gather`` (data.py) reads the job folder's files, ``render`` (render.py) turns them into HTML and
-``write_report`` does both. ``record_samples`` and ``record_first_batch`` (record.py) are called by
-a running job to add its sample table and first batch. ``report_hook`` is the job hook (registered in
-``brevetti_core.job_hooks`` as "report") that writes the report whenever a job ends.
+``write_report`` does both. ``record_samples``, ``record_first_batch`` and ``record_predictions``
+(record.py) are called by a running job to add its sample table, first batch and devel predictions.
+``report_hook`` is the job hook (registered in ``brevetti_core.job_hooks`` as "report") that writes
+the report whenever a job ends.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import Any
 from ..io_tools import IoTools, io_tools, join
 from ..job_hooks import END_EVENTS
 from .data import ReportData, gather
-from .record import record_first_batch, record_samples
+from .record import record_first_batch, record_predictions, record_samples
 from .render import render
 
-__all__ = ["ReportData", "gather", "record_first_batch", "record_samples", "render", "report_hook", "write_report"]
+__all__ = ["ReportData", "gather", "record_first_batch", "record_predictions", "record_samples", "render",
+           "report_hook", "write_report"]
 
 REPORT_FILE = "report.html"
 

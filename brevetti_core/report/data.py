@@ -3,9 +3,11 @@
 Sources, all optional except the folder itself: ``info.json`` (the definition),
 ``artifacts/output.json`` (job, settings, seeds, metrics, environment), ``artifacts/status.json``,
 ``artifacts/progress.jsonl`` (one record per epoch), ``artifacts/report/samples.jsonl`` (the sample
-table, from `record_samples`) and ``artifacts/report/first_batch/`` (facets of the first batch, from
-`record_first_batch`). A file that is missing leaves its section empty; a file that cannot be
-read is listed under `problems` (and logged) instead of failing the whole report.
+table, from `record_samples`), ``artifacts/report/first_batch/`` (facets of the first batch and whether
+it was augmented, from `record_first_batch`) and ``artifacts/report/predictions.csv`` (true and
+predicted classes, from `record_predictions`; scored with scikit-learn's metrics). A file that is
+missing leaves its section empty; a file that cannot be read is listed under `problems` (and logged)
+instead of failing the whole report.
 """
 from __future__ import annotations
 
@@ -25,12 +27,16 @@ from ..facets import ATLAS_FILE, RECORDS_FILE, placeholder
 from ..io_tools import IoTools, io_tools, join
 from ..liveness import current_status
 from ..pivot import MISSING, pivot_data
+from ..tracking.metrics import role_of
 
 REPORT_DIR = "report"
 SAMPLES_FILE = "samples.jsonl"
 FIRST_BATCH_DIR = "first_batch"
+FIRST_BATCH_INFO = "about.json"
+"""In FIRST_BATCH_DIR: {"augmented": bool}, whether the batch went through an augmenter."""
+PREDICTIONS_FILE = "predictions.csv"
+PREDICTION_COLUMNS = ("purpose", "true", "predicted")
 SAMPLE_COLUMNS = ("category", "folder", "path", "etag", "bucket", "dataset", "dataset_id", "purpose")
-DEVEL_PREFIXES = ("val_", "devel_")
 NOT_METRICS = ("epoch", "time")
 
 log = logging.getLogger(__name__)
@@ -57,12 +63,15 @@ class ReportData:
     progress: pd.DataFrame | None = None
     samples: pd.DataFrame | None = None
     first_batch: list[Tile] | None = None
+    first_batch_augmented: bool | None = None
+    predictions: pd.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
     generated: str = ""
 
     @property
     def curves(self) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
-        """{metric: {"train" | "devel": (epochs, values)}}: progress metrics paired by their val_/devel_ prefix."""
+        """{metric: {"train" | "devel": (epochs, values)}}: progress metrics paired by name, whatever the framework
+        called them (``loss``/``val_loss``, ``train_loss``/``devel_loss``: see ``tracking.metrics.role_of``)."""
         if self.progress is None:
             return {}
         curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
@@ -71,12 +80,47 @@ class ReportData:
             values = pd.to_numeric(self.progress[column], errors="coerce")
             if column in NOT_METRICS or values.isna().all():
                 continue
-            prefix = next((p for p in DEVEL_PREFIXES if column.startswith(p)), None)
-            name, role = (column[len(prefix):], "devel") if prefix else (column, "train")
+            name, role = role_of(str(column))
             curves.setdefault(name, {})[role] = (epochs, values.to_numpy(dtype=float))
         order = {"loss": 0, "accuracy": 1, "acc": 1}
         return {name: dict(sorted(roles.items(), key=lambda item: item[0] != "train"))
                 for name, roles in sorted(curves.items(), key=lambda item: (order.get(item[0], 2), item[0]))}
+
+    def scored(self, purpose: str = "devel") -> pd.DataFrame | None:
+        """The recorded predictions of `purpose` (columns true, predicted), or None when none were recorded."""
+        if self.predictions is None:
+            return None
+        rows = self.predictions[self.predictions["purpose"] == purpose]
+        return rows[["true", "predicted"]].reset_index(drop=True) if len(rows) else None
+
+    def confusion(self, purpose: str = "devel") -> pd.DataFrame | None:
+        """Samples of `purpose` by true class (rows) and predicted class (columns), as scikit-learn counts them."""
+        from sklearn.metrics import confusion_matrix
+
+        scored = self.scored(purpose)
+        if scored is None:
+            return None
+        labels = self.class_labels(scored)
+        matrix = confusion_matrix(scored["true"], scored["predicted"], labels=labels)
+        return pd.DataFrame(matrix, index=pd.Index(labels, name="true \\ predicted"), columns=labels)
+
+    def class_scores(self, purpose: str = "devel") -> pd.DataFrame | None:
+        """Precision, recall, F1 and support per true class of `purpose` (scikit-learn; 0 where undefined)."""
+        from sklearn.metrics import precision_recall_fscore_support
+
+        scored = self.scored(purpose)
+        if scored is None:
+            return None
+        labels = self.class_labels(scored)
+        precision, recall, f1, support = precision_recall_fscore_support(
+            scored["true"], scored["predicted"], labels=labels, zero_division=0)
+        return pd.DataFrame({"class": labels, "precision": precision, "recall": recall, "F1": f1,
+                             "support": support}).astype({"support": int})
+
+    def class_labels(self, scored: pd.DataFrame) -> list[str]:
+        """The classes in the job's order (output metric "classes"), then any other class the predictions name."""
+        known = [str(c) for c in self.metrics.get("classes") or [] if isinstance(c, (str, int))]
+        return known + sorted((set(scored["true"]) | set(scored["predicted"])) - set(known))
 
     @property
     def dataset_counts(self) -> pd.DataFrame:
@@ -146,6 +190,9 @@ def gather(job_dir: str, io: IoTools = io_tools) -> ReportData:
     data.progress = _read_progress(io, join(artifacts, "progress.jsonl"), problems)
     data.samples = _read_samples(io, join(artifacts, REPORT_DIR, SAMPLES_FILE), problems)
     data.first_batch = _read_first_batch(io, join(artifacts, REPORT_DIR, FIRST_BATCH_DIR), problems)
+    about = _read_json(io, join(artifacts, REPORT_DIR, FIRST_BATCH_DIR, FIRST_BATCH_INFO), problems) or {}
+    data.first_batch_augmented = about.get("augmented") if isinstance(about, dict) else None
+    data.predictions = _read_predictions(io, join(artifacts, REPORT_DIR, PREDICTIONS_FILE), problems)
     return data
 
 
@@ -197,6 +244,20 @@ def _read_samples(io: IoTools, path: str, problems: list[str]) -> pd.DataFrame |
         _problem(problems, f"{path} could not be read: {type(error).__name__}: {error}")
         return None
     table["category"] = table["category"].map(lambda c: tuple(c) if isinstance(c, list) else (c,))
+    return table
+
+
+def _read_predictions(io: IoTools, path: str, problems: list[str]) -> pd.DataFrame | None:
+    if not io.exists(path):
+        return None
+    try:
+        table = pd.read_csv(_io.BytesIO(io.read_file(path)), dtype=str, keep_default_na=False)
+        missing = [column for column in PREDICTION_COLUMNS if column not in table.columns]
+        if missing:
+            raise ValueError(f"needs the columns {list(PREDICTION_COLUMNS)}, misses {missing}")
+    except (ValueError, OSError) as error:
+        _problem(problems, f"{path} could not be read: {type(error).__name__}: {error}")
+        return None
     return table
 
 

@@ -51,6 +51,7 @@ figure img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #dd
 figure.failed img{border:2px solid #e03131}
 code{font-size:12px;background:#eef1f5;padding:1px 4px;border-radius:3px}
 ul.problems li{color:#c92a2a}
+table.confusion td.diagonal{background:#e6f4ea;font-weight:600}
 """
 
 
@@ -63,6 +64,7 @@ def render(data: ReportData) -> str:
         _datasets_section(data),
         _training_section(data),
         _metrics_section(data),
+        _evaluation_section(data),
         _batch_section(data),
         _environment_section(data),
     ]
@@ -156,13 +158,23 @@ def _job_section(data: ReportData) -> str:
     if status.get("error"):
         rows.append(("error", status["error"]))
     body = facts(rows)
-    settings = _flatten(job.get("settings") or {})
+    settings = [(name, _datasets_used(job) if name.endswith("datasets") and value == [] else value)
+                for name, value in _flatten(job.get("settings") or {})]
     body += "<h3>Settings</h3>" + (table(["setting", "value"], settings) if settings else _empty("No settings."))
     seeds = job.get("seeds") or []
     body += "<h3>Seeds</h3>" + (table(["owner", "seed", "drawn from the OS"],
                                       [(s.get("owner"), s.get("seed"), s.get("drawn")) for s in seeds])
                                 if seeds else _empty("No seeds recorded."))
     return _section("job", "Job", body)
+
+
+def _datasets_used(job: Mapping[str, Any]) -> str:
+    """What an empty datasets setting means: the job's own datasets, named."""
+    datasets = job.get("datasets") or []
+    if not datasets:
+        return "[] (none)"
+    return "[] (the job's datasets: " + ", ".join(f"{d.get('name') or d.get('id')} ({d.get('bucket', '')})"
+                                                  for d in datasets) + ")"
 
 
 def _datasets_section(data: ReportData) -> str:
@@ -208,12 +220,67 @@ def _training_section(data: ReportData) -> str:
 
 
 def _metrics_section(data: ReportData) -> str:
-    body = table(["metric", "value"], data.metrics.items()) if data.metrics else _empty("No output metrics recorded.")
-    return _section("metrics", "Output metrics", body)
+    if not data.metrics:
+        return _section("metrics", "Output metrics", _empty("No output metrics recorded."))
+    rows, tables = [], []
+    for name, value in data.metrics.items():
+        counts = _count_table(str(name), value)
+        if counts is not None:
+            tables.append(f"<h3>{escape(str(name))}</h3>{_frame_table(counts, last_is_total=True)}")
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            rows.append((name, ", ".join(map(str, value))))
+        else:
+            rows.append((name, value))
+    return _section("metrics", "Output metrics", table(["metric", "value"], rows) + "".join(tables))
+
+
+def _count_table(name: str, value: Any) -> pd.DataFrame | None:
+    """A {column: {row: count}} metric `name` (the split: {purpose: {category: samples}}) as a table with totals
+    (its rows headed by `name`), else None."""
+    if not isinstance(value, Mapping) or not value or not all(
+            isinstance(inner, Mapping) and all(isinstance(n, int) and not isinstance(n, bool) for n in inner.values())
+            for inner in value.values()):
+        return None
+    frame = pd.DataFrame(value).fillna(0).astype(int)
+    frame = frame.reindex(sorted(frame.index, key=str))
+    frame["total"] = frame.sum(axis=1)
+    frame.loc["total"] = frame.sum(axis=0)
+    frame.index.name = name
+    return frame
+
+
+def _evaluation_section(data: ReportData) -> str:
+    title = "Devel evaluation"
+    confusion, scores = data.confusion("devel"), data.class_scores("devel")
+    if confusion is None or scores is None:
+        return _section("evaluation", title, _empty(
+            "No devel predictions recorded: call brevetti_core.report.record_predictions(job, true, predicted) "
+            "in run()."))
+    total, correct = int(confusion.to_numpy().sum()), int(confusion.to_numpy().trace())
+    body = f'<p class="note">{total:,} devel samples, {correct:,} classified correctly ({correct / total:.1%}); ' \
+           "computed with scikit-learn's metrics.</p>"
+    body += "<h3>Confusion matrix (rows: true class, columns: predicted class)</h3>" + _confusion_table(confusion)
+    body += "<h3>Per class</h3>" + _frame_table(scores.round(3))
+    body += '<p class="note">Recall of a class: its samples found (1 - recall: its escapes, when it is a defect); ' \
+            "precision: how many of the samples predicted as it really are it (the rest: its false rejects, " \
+            "when it is a defect and they are good).</p>"
+    return _section("evaluation", title, body)
+
+
+def _confusion_table(confusion: pd.DataFrame) -> str:
+    """The confusion matrix with the correct counts (the diagonal) marked."""
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in confusion.columns)
+    rows = []
+    for i, (label, counts) in enumerate(confusion.iterrows()):
+        cells = "".join(f'<td class="num{" diagonal" if i == j else ""}">{int(n)}</td>' for j, n in enumerate(counts))
+        rows.append(f"<tr><th>{escape(str(label))}</th>{cells}</tr>")
+    return f'<table class="confusion"><thead><tr><th>true \\ predicted</th>{head}</tr></thead>' \
+           f"<tbody>{''.join(rows)}</tbody></table>"
 
 
 def _batch_section(data: ReportData) -> str:
-    title = "First training batch (after augmentation)"
+    title = {True: "First training batch (after augmentation)", False: "First training batch (not augmented)",
+             None: "First training batch"}[data.first_batch_augmented]
     if data.first_batch is None:
         return _section("batch", title, _empty("No batch recorded: call brevetti_core.report.record_first_batch"
                                                "(job, generator) in run()."))

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from pydantic import Field
 
-from brevetti_core import Job, JobSettings, SampleSplit, build_image_data_generator, jobstore
-from brevetti_core.report import gather, record_first_batch, record_samples, write_report
+from brevetti_core import DataSettings, Job, JobSettings, SampleSplit, build_image_data_generator, jobstore
+from brevetti_core.report import gather, record_first_batch, record_predictions, record_samples, write_report
 from brevetti_core.report.render import MAX_ROWS
 from brevetti_demo import generate_vials
 
@@ -24,6 +24,10 @@ EPOCHS = 5
 class TrainingSettings(JobSettings):
     epochs: int = Field(default=EPOCHS, description="Epochs")
     optimizer: dict = Field(default_factory=lambda: {"name": "adam", "lr": 0.001})
+
+
+class DataSettingsJob(JobSettings):
+    data: DataSettings = Field(default_factory=DataSettings)
 
 
 class TrainingJob(Job):
@@ -174,6 +178,76 @@ def test_training_curves_pair_train_and_devel_per_metric(trained):
         assert plot.count("<polyline") == 2 and plot.count("<circle") == 2 * EPOCHS
         assert ">train</text>" in plot and ">devel</text>" in plot
     assert "devel: 0.75 at epoch 1" in plots[0]  # val_loss of epoch 1 is 1.5 / 2
+
+
+@pytest.mark.parametrize("train, devel", [("loss", "val_loss"), ("train_loss", "devel_loss"),
+                                         ("train_loss", "val_loss")])
+def test_train_and_devel_of_a_metric_share_one_chart_whatever_their_names(train, devel, tmp_path):
+    job = start_job(Job, tmp_path, complete=False)
+    for epoch in range(3):
+        job.get_remote_monitor().on_epoch_end(epoch, {train: 1.0 / (epoch + 1), devel: 2.0 / (epoch + 1)})
+    plots = re.findall(r"<svg .*?</svg>", section(read_text(write_report(job)), "training"), re.S)
+    assert len(plots) == 1 and 'aria-label="loss"' in plots[0]
+    assert ">train</text>" in plots[0] and ">devel</text>" in plots[0] and plots[0].count("<circle") == 6
+
+
+def test_an_empty_datasets_setting_names_the_datasets_the_job_used(tmp_path, vials):
+    class DataJob(Job):
+        settings: DataSettingsJob
+
+    job = start_job(DataJob, tmp_path, [vials])
+    settings = dict(map(tuple, Tables(read_text(write_report(job))).tables["job"][1][1:]))
+    assert settings["data.datasets"] == f"[] (the job's datasets: vials ({vials}))"
+
+
+def test_a_count_metric_is_a_table_with_totals(tmp_path):
+    class SplitJob(Job):
+        def run(self):
+            self.add_output_metrics({"split": {"devel": {"good": 3, "bad": 1}, "train": {"good": 9, "bad": 4}},
+                                     "classes": ["good", "bad"]})
+
+    job = start_job(SplitJob, tmp_path)
+    tables = Tables(read_text(write_report(job))).tables["metrics"]
+    assert ["classes", "good, bad"] in tables[0]
+    assert tables[1] == [["split", "devel", "train", "total"], ["bad", "1", "4", "5"], ["good", "3", "9", "12"],
+                         ["total", "4", "13", "17"]]
+
+
+def test_devel_predictions_give_a_confusion_matrix_and_per_class_scores(tmp_path):
+    true = ["good", "good", "good", "cap", "cap", "crack"]
+    predicted = ["good", "good", "cap", "cap", "good", "crack"]
+
+    class PredictingJob(Job):
+        def run(self):
+            self.add_output_metric("classes", ["good", "cap", "crack"])  # the order of the matrix
+            record_predictions(self, ["good"] * 4, ["cap"] * 4, purpose="train")  # other purposes are not scored
+            record_predictions(self, true, predicted)
+
+    job = start_job(PredictingJob, tmp_path)
+    html = read_text(write_report(job))
+    matrix, scores = Tables(html).tables["evaluation"]
+    assert matrix == [["true \\ predicted", "good", "cap", "crack"], ["good", "2", "1", "0"], ["cap", "1", "1", "0"],
+                      ["crack", "0", "0", "1"]]
+    # good: 2 of 3 found (recall 2/3), 2 of 3 predicted good are good (precision 2/3); cap: 1/2 and 1/2.
+    assert scores[0] == ["class", "precision", "recall", "F1", "support"]
+    assert scores[1:] == [["good", "0.667", "0.667", "0.667", "3"], ["cap", "0.5", "0.5", "0.5", "2"],
+                          ["crack", "1", "1", "1", "1"]]
+    assert "6 devel samples, 4 classified correctly (66.7%)" in section(html, "evaluation")
+
+
+def test_without_predictions_the_evaluation_says_how_to_record_them(trained):
+    _, html = trained
+    assert "No devel predictions recorded: call brevetti_core.report.record_predictions" in section(html, "evaluation")
+
+
+@pytest.mark.parametrize("augmentation, heading", [({}, "First training batch (after augmentation)"),
+                                                   (None, "First training batch (not augmented)")])
+def test_the_batch_heading_says_whether_augmentation_ran(augmentation, heading, tmp_path, vials):
+    job = start_job(Job, tmp_path, [vials], complete=False)
+    samples = job.datasets[0].get_image_samples().assign(purpose="train")
+    record_first_batch(job, build_image_data_generator(samples, batch_size=2, image={"target_size": (32, 32)},
+                                                       augmentation=augmentation))
+    assert f"<h2>{heading}</h2>" in section(read_text(write_report(job)), "batch")
 
 
 def test_output_metrics_are_listed(trained):

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from brevetti_core import Job, SampleSplit, build_image_data_generator, jobstore
-from brevetti_core.report import record_first_batch, record_samples, write_report
+from brevetti_core.report import record_first_batch, record_predictions, record_samples, write_report
 from brevetti_demo import generate_vials
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,6 +183,11 @@ class VialJob(Job):
                                          "val_loss": 1.3 * 0.85 ** epoch + 0.2,
                                          "val_accuracy": 0.88 - 0.5 * 0.8 ** epoch})
         self.add_output_metrics({"devel accuracy": 0.843, "devel loss": 0.41})
+        # A classifier that mistakes every third devel vial for the next class.
+        true = samples.loc[samples["purpose"] == "devel", "category"].str[0].tolist()
+        classes = sorted(set(true))
+        predicted = [classes[(classes.index(c) + 1) % len(classes)] if i % 3 == 2 else c for i, c in enumerate(true)]
+        record_predictions(self, true, predicted)
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +217,8 @@ def test_report_loads_without_console_errors_and_shows_pivot_plots_and_thumbnail
         }),
         images: Array.from(document.images).map(img => img.complete ? img.naturalWidth : 0),
         failed: document.querySelectorAll('figure.failed').length,
+        confusion: Array.from(document.querySelectorAll('#evaluation table.confusion tr'))
+            .map(row => Array.from(row.cells).map(cell => cell.textContent)),
     }))()""")
     assert page.console_problems == []
     assert shown["title"] == "Job report: Vial cap inspection"
@@ -228,6 +235,10 @@ def test_report_loads_without_console_errors_and_shows_pivot_plots_and_thumbnail
     assert len(shown["images"]) == 24 and all(width == 64 for width in shown["images"])
     first_batch = json.loads(Path(job.artifact_path("report", "first_batch", "facets.json")).read_text())
     assert shown["failed"] == sum("error" in record for record in first_batch)
+    predictions = pd.read_csv(job.artifact_path("report", "predictions.csv"))
+    matrix = pd.crosstab(predictions["true"], predictions["predicted"])
+    assert [row[0] for row in shown["confusion"][1:]] == list(matrix.index)
+    assert sum(int(n) for row in shown["confusion"][1:] for n in row[1:]) == len(predictions)
 
     ARTIFACTS.mkdir(exist_ok=True)
     png = page.screenshot()

@@ -12,6 +12,7 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from brevetti_core.adapters import get_adapter
@@ -205,6 +206,17 @@ def test_the_exported_model_classifies_devel_as_the_job_reported(finished, vials
                     str(tmp_path / "logits.npy")], check=True, timeout=120)
     accuracy = (np.load(tmp_path / "logits.npy").argmax(1) == onehot.argmax(1)).mean()
     assert accuracy == pytest.approx(read_json(finished / "output.json")["output"]["devel_accuracy"])
+
+
+def test_the_devel_predictions_are_recorded_and_scored_in_the_report(finished):
+    predictions = pd.read_csv(finished / "report" / "predictions.csv", dtype=str)
+    output = read_json(finished / "output.json")["output"]
+    assert set(predictions["purpose"]) == {"devel"} and len(predictions) == sum(output["split"]["devel"].values())
+    assert set(predictions["true"]) | set(predictions["predicted"]) <= set(output["classes"])
+    assert (predictions["true"] == predictions["predicted"]).mean() == pytest.approx(output["devel_accuracy"])
+    report = (finished / "report.html").read_text()
+    assert "Confusion matrix (rows: true class, columns: predicted class)" in report
+    assert f"{len(predictions)} devel samples" in report
 
 
 def test_ctrl_c_marks_the_job_interrupted_with_its_progress_so_far(vials, framework, tmp_path):
