@@ -125,9 +125,9 @@ class Job(BaseModel):
              cache_path: str | None = None, **kw: Any) -> Self:
         """The job to run, with its settings from class defaults < job definition < `kw['settings']` < argv.
 
-        `job_id`, `api_key` and `info_file` come from the arguments, else from ``--job_id``,
-        ``--api_key`` and ``--info_file`` in argv (default ``sys.argv[1:]``). The definition is
-        `job_config`, else `info_file`, else ``<data root>/<job_id>/info.json``; with no job id at all
+        `job_id`, `api_key` and `info_file` come from the arguments, else from ``--job_id`` (or brevettiai's
+        ``--model_id`` / ``--test_id``), ``--api_key`` and ``--info_file`` in argv (default ``sys.argv[1:]``).
+        The definition is `job_config`, else `info_file`, else ``<data root>/<job_id>/info.json``; with no job id at all
         a new local job is created (its info.json written under the data root). Other keywords
         override fields of the definition (``name=``, ``datasets=``, ``settings=``...); a new local job's
         info.json records them (argv overrides are per run and are recorded in output.json only).
@@ -139,7 +139,7 @@ class Job(BaseModel):
         if temp_dir is not None and cache_path is not None:
             raise ValueError("Job.init: give temp_dir or cache_path (brevettiai's name for it), not both")
         temp_dir = temp_dir if temp_dir is not None else cache_path
-        argv = script_argv() if argv is None else list(argv)
+        argv = _job_id_flags(script_argv() if argv is None else list(argv), cls._settings_class())
         if "--help" in argv or "-h" in argv:
             cls._print_help()
         job_args, overrides = parse_argv(argv)
@@ -509,6 +509,20 @@ class Job(BaseModel):
             log.info("Platform notified of completion: %s", redact_url(url))
         except (requests.RequestException, ValueError) as error:
             log.warning("%s", redact_text(f"could not notify completion at {url}: {error}", self._secret()))
+
+
+def _job_id_flags(argv: list[str], settings_cls: type[JobSettings]) -> list[str]:
+    """`argv` with brevettiai's ``--model_id`` / ``--test_id`` (its names for the job id) as ``--job_id``.
+
+    A settings field of that name keeps its flag.
+    """
+    aliases = {f"--{name}{sep}" for name in ("model_id", "test_id") if name not in settings_cls.model_fields
+               for sep in ("", "=")}
+    renamed = []
+    for token in argv:
+        name, sep, value = token.partition("=")
+        renamed.append(f"--job_id{sep}{value}" if name + sep in aliases else token)
+    return renamed
 
 
 def _url(host: str, path: str) -> str:

@@ -1,5 +1,7 @@
 """brevettiai 0.10's job call forms: `artifacts_path`, local mode through `PlatformBackend(data_bucket=...)`,
-`start(resolve_access_rights=False)`, and the other names a migrating job script uses."""
+`start(resolve_access_rights=False)`, and the other names a migrating job script uses.
+
+The reference's own job tests are stated in test_conformance_job.py."""
 import json
 import os
 from pathlib import Path
@@ -7,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import brevetti_core
-from brevetti_core import Job, PlatformBackend
+from brevetti_core import Job, JobSettings, PlatformBackend
 from brevetti_core.job import JobNotStartedError
 
 
@@ -15,11 +17,6 @@ from brevetti_core.job import JobNotStartedError
 def no_cache_env(monkeypatch):
     monkeypatch.delenv("BREVETTI_CACHE", raising=False)
     monkeypatch.delenv("BREVETTI_HOST_NAME", raising=False)
-
-
-class WritesThroughArtifactsPath(Job):
-    def run(self):
-        (self.artifacts_path / "test.txt").write_text("test")
 
 
 def read_json(path):
@@ -34,28 +31,12 @@ def test_artifacts_path_before_start_is_refused_like_artifact_path(data_root):
             use()
 
 
-def test_run_using_artifacts_path_before_start_raises_permission_error(data_root):
-    with pytest.raises(PermissionError):
-        WritesThroughArtifactsPath.init(argv=[]).run()
-
-
 def test_artifacts_path_is_the_artifacts_folder_as_a_path_object(data_root):
     job = Job.init(argv=[])
     job.start(complete=False)
     assert isinstance(job.artifacts_path, Path)
     assert job.artifacts_path == Path(job.job_dir) / "artifacts" == Path(job.artifact_path())
     assert (job.artifacts_path / "output.json").is_file()
-
-
-def test_local_mode_with_a_platform_backend_runs_the_job_in_its_data_bucket(data_root, tmp_path):
-    bucket = tmp_path / "bucket"
-    job = WritesThroughArtifactsPath(name="Test", backend=PlatformBackend(data_bucket=str(bucket)))
-    job.start(resolve_access_rights=False)
-    assert job.job_dir == str(bucket / job.id)
-    # brevettiai lists {test.txt, output.json}; brevetti adds the job's status record and its report.
-    assert set(os.listdir(job.artifacts_path)) == {"test.txt", "output.json", "status.json", "report.html"}
-    assert (job.artifacts_path / "test.txt").read_text() == "test"
-    assert not os.listdir(data_root)
 
 
 def test_init_with_a_platform_backend_creates_a_new_job_under_its_data_bucket(data_root, tmp_path):
@@ -168,3 +149,20 @@ def test_upload_artifact_refuses_a_path_object_as_content(data_root, tmp_path):
 def test_platform_backend_is_importable_where_job_is(package):
     module = __import__(package)
     assert module.PlatformBackend is brevetti_core.PlatformBackend
+
+
+@pytest.mark.parametrize("flag", [["--model_id", "job-9"], ["--test_id=job-9"]])
+def test_model_id_and_test_id_flags_name_the_job_like_job_id(data_root, flag):
+    (data_root / "job-9").mkdir()
+    (data_root / "job-9" / "info.json").write_text(json.dumps({"name": "nine", "settings": {}}))
+    assert Job.init(argv=flag).id == "job-9"
+
+
+def test_a_setting_named_model_id_keeps_its_flag(data_root):
+    class WithModelId(JobSettings):
+        model_id: str = "none"
+
+    class ModelJob(Job):
+        settings: WithModelId
+
+    assert ModelJob.init(argv=["--model_id", "resnet"]).settings.model_id == "resnet"
