@@ -1,9 +1,17 @@
-"""`brevetti job create|show|list`: job definitions under the data root (BREVETTI_DATA_BUCKET)."""
+"""`brevetti job create|run|show|list`: job definitions under the data root (BREVETTI_DATA_BUCKET).
+
+``brevetti job run ID -- python train.py --epochs 3`` runs a job script on the job ``create`` made:
+the command gets ``--job_id ID`` after its own arguments (every ``Job.init()`` reads it), its exit
+status is the command's, and the job's status is printed when it ends.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
+import subprocess
+import sys
 
 from .. import jobstore
 from ..io_tools import io_tools, join
@@ -25,6 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--remote-url", help="where the remote monitor POSTs progress")
     create.add_argument("--complete-url", help="where completion is POSTed")
     create.set_defaults(func=create_job)
+
+    run = commands.add_parser(
+        "run", help="run a job script on a job made with 'job create'",
+        description="Runs COMMAND (a job script: a program whose Job subclass calls Job.init()) on the job ID, "
+                    "by appending --job_id ID to its arguments, and prints the job's status when it ends. "
+                    "Settings given to the script (--epochs 3) override the job definition's for this run.",
+        epilog="example: brevetti job run 3f2a... -- python train.py --epochs 3")
+    run.add_argument("job_id", metavar="ID")
+    run.add_argument("script", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
+                     help="the job script to run, after '--' (e.g. -- python train.py)")
+    run.set_defaults(func=run_job)
 
     show = commands.add_parser("show", help="print a job's definition, status and artifacts")
     show.add_argument("job_id")
@@ -48,6 +67,38 @@ def create_job(args: argparse.Namespace) -> int:
                                      remote_url=args.remote_url, complete_url=args.complete_url)
     print(definition["id"])
     return 0
+
+
+def run_job(args: argparse.Namespace) -> int:
+    """Run the command on the job (its exit status is ours) and print the job's status afterwards."""
+    command = args.script[1:] if args.script[:1] == ["--"] else args.script
+    if not command:
+        raise UsageError("job run needs the command to run after '--', e.g. brevetti job run ID -- python train.py")
+    if "--job_id" in command or any(part.startswith("--job_id=") for part in command):
+        raise UsageError("job run gives the command --job_id itself; leave it out of the command")
+    jobstore.read_definition(jobstore.definition_path(args.job_id), args.job_id)  # the job exists, else a clear error
+    try:
+        process = subprocess.Popen([*command, "--job_id", args.job_id])
+    except OSError as error:
+        raise UsageError(f"cannot run {command[0]!r}: {error}") from None
+    # A SIGTERM to us (a scheduler stopping the run) goes on to the job, which marks itself interrupted.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
+    try:
+        code = _wait(process)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    status = jobstore.read_status(jobstore.job_dir(args.job_id))
+    print(f"job {args.job_id}: {describe_status(status)}", file=sys.stderr)
+    return code
+
+
+def _wait(process: subprocess.Popen) -> int:
+    """The exit status of `process`; Ctrl-C reaches it too (same process group), so we wait for its own end."""
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 def show_job(args: argparse.Namespace) -> int:

@@ -46,7 +46,53 @@ def test_list_shows_every_job(data_root, images):
     assert lines[0].endswith("a-job") and " new " in lines[0]
 
 
+TRAIN_SCRIPT = """
+from pydantic import Field
+from brevetti_core import Job, JobSettings
+
+class TrainSettings(JobSettings):
+    epochs: int = Field(1, description="passes")
+    learning_rate: float = Field(0.1, description="step size")
+
+class TrainJob(Job):
+    settings: TrainSettings
+
+    def run(self):
+        if self.settings.epochs < 0:
+            raise ValueError("epochs must not be negative")
+        self.add_output_metrics({"epochs": self.settings.epochs, "learning_rate": self.settings.learning_rate})
+
+TrainJob.init().start()
+"""
+
+
+@pytest.fixture
+def train_script(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(TRAIN_SCRIPT)
+    return path
+
+
+def test_run_runs_the_script_on_the_created_job_with_its_settings(data_root, train_script):
+    job_id = brevetti("job", "create", "--name", "trained", "--settings", '{"epochs": 4}').stdout.strip()
+    done = brevetti("job", "run", job_id, "--", sys.executable, str(train_script), "--learning_rate", "0.5")
+    assert done.returncode == 0, done.stderr
+    assert f"job {job_id}: completed" in done.stderr
+    output = json.loads((data_root / job_id / "artifacts" / "output.json").read_text())["output"]
+    assert output == {"epochs": 4, "learning_rate": 0.5}  # the definition's epochs, the command line's rate
+    assert os.listdir(data_root) == [job_id]  # no new job was made
+
+
+def test_run_exits_with_the_scripts_status_and_prints_the_jobs(data_root, train_script):
+    job_id = brevetti("job", "create", "--name", "bad", "--settings", '{"epochs": -1}').stdout.strip()
+    done = brevetti("job", "run", job_id, "--", sys.executable, str(train_script))
+    assert done.returncode == 1
+    assert f"job {job_id}: failed" in done.stderr and "epochs must not be negative" in done.stderr
+
+
 @pytest.mark.parametrize("args, message", [
+    (["job", "run", "missing", "--", "python", "train.py"], "no job definition at"),
+    (["job", "run", "some-id"], "job run needs the command to run after '--'"),
     (["job", "create", "--name", "x", "--settings", "{epochs: 3}"], "--settings is not valid JSON"),
     (["job", "create", "--name", "x", "--settings", "[1]"], "--settings must be a JSON object, got list"),
     (["job", "create", "--name", "x", "--dataset", "/no/such/folder"], "no folder or bucket at /no/such/folder"),
