@@ -85,6 +85,13 @@ def test_repeat_two_unshuffled_is_the_input_tiled_and_len_stays_one_epoch(sample
     assert len(generator) == 14
 
 
+def test_with_repeat_each_epoch_ends_with_its_own_batch(samples):
+    """Reference §5.1 get_dataset: repeat comes before batching, so a batch runs across the epoch boundary.
+    Departure: every epoch ends with its own, possibly short, batch (14 samples, batches of 4: 4 4 4 2 per epoch)."""
+    generator = DataGenerator(samples, batch_size=4, repeat=2, seed=0)
+    assert [len(b) for b in generator.get_samples_numpy(structure="path")] == [4, 4, 4, 2] * 2
+
+
 def test_shuffle_with_repeat_visits_each_sample_twice_not_in_tiled_order(samples):
     """Reference test_data (e): shuffle + repeat=2: every sample twice, not in the tiled input order."""
     order = loaded(DataGenerator(samples, batch_size=4, shuffle=True, repeat=2, seed=3))

@@ -156,3 +156,19 @@ def test_a_purpose_given_in_the_samples_wins_over_the_file(listed, tmp_path):
     given = listed.assign(purpose=["train"] + [None] * 13)
     out = SampleSplit(seed=13).update_unassigned(given, id_path=ids)
     assert out.purpose.tolist() == ["train"] + ["devel"] * 13
+
+
+def test_samples_without_a_stratum_value_are_split_as_a_stratum_of_their_own():
+    """Reference §4.2: rows whose stratification value is NaN are dropped by groupby and stay unassigned.
+    Departure: they form one stratum and are split like the others."""
+    df = table(12).assign(site=["a"] * 4 + [None] * 4 + ["b"] * 4)
+    out = SampleSplit(stratification=["site"], split=0.5, seed=14).assign(df)
+    assert (out.purpose[4:8] == "train").sum() == 2
+
+
+def test_a_unit_whose_samples_disagree_takes_devel_over_test():
+    """Reference §4.2 assign ranks a unit's purposes train, then test, then the rest (its id file: train, devel,
+    test). Departure: train, devel, test everywhere."""
+    df = pd.DataFrame({"etag": ["same", "same", "other"], "path": ["a.png", "b.png", "c.png"],
+                       "purpose": ["test", "devel", None]})
+    assert SampleSplit(seed=15).assign(df).purpose[:2].tolist() == ["devel", "devel"]
