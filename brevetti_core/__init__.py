@@ -16,6 +16,8 @@ _EXPORTS = {
     "IoTools": "io_tools", "io_tools": "io_tools",
     # sample tables and splits
     "Dataset": "dataset", "get_image_samples": "dataset", "SampleSplit": "split",
+    "merge_sample_identification": "sample_identification", "load_sample_identification": "sample_identification",
+    "save_sample_identification": "sample_identification",
     # plans
     "DataGenerator": "generator", "StratifiedSampler": "generator",
     "build_image_data_generator": "generator", "Action": "actions", "BatchPlan": "plan", "Plan": "plan",
