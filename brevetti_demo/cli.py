@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from brevetti_core.cli.main import UsageError
 from brevetti_core.dataset import Dataset
 from brevetti_core.io_tools import io_tools, is_remote, join
 from brevetti_core.settings import load_settings, parse_argv
+from brevetti_core.settings.help import settings_listing
 from brevetti_core.tracking import compare_url, read_record
 
 from .job import FINGERPRINTS_FILE, TRAINERS, VialsJob, VialsSettings
@@ -50,9 +52,14 @@ class Run:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="train the vials classifier in PyTorch and TensorFlow on identical data and compare",
-        description="Generates the vials dataset under <data root>/datasets/vials if absent, runs the VialsJob "
-                    "with --framework torch and then tf, and compares the runs. Extra flags set the job's settings, "
-                    "e.g. --epochs 3 --data.batch_size 8; --framework tf runs one framework only.",
+        description=textwrap.fill(
+            "Generates the vials dataset under <data root>/datasets/vials if absent, runs the VialsJob with "
+            "--framework torch and then tf, and compares the runs. Extra flags set the job's settings, e.g. "
+            "--epochs 3 --data.batch_size 8; --framework tf runs one framework only. With MLFLOW_TRACKING_URI set, "
+            "both runs are recorded in MLflow and their pages printed.", width=100),
+        usage="brevetti demo [-h] [--SETTING VALUE ...]",
+        epilog=settings_listing(VialsSettings, "VialsJob"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=run_demo, accepts_extra=True)
 

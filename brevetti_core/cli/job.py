@@ -25,7 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("job", help="create, show and list jobs under the data root")
     commands = parser.add_subparsers(dest="job_command", required=True)
 
-    create = commands.add_parser("create", help="write a new job definition and print its id")
+    create = commands.add_parser(
+        "create", help="write a new job definition and print its id",
+        description="Writes <data root>/<new id>/info.json (name, datasets, settings) and prints the new job's id; "
+                    "run a job script on it with 'brevetti job run ID -- python train.py'.")
     create.add_argument("--name", required=True, help="job name")
     create.add_argument("--dataset", action="append", default=[], metavar="PATH_OR_URI",
                         help="a dataset folder or s3:// URI (repeat for several)")
@@ -40,16 +43,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "by appending --job_id ID to its arguments, and prints the job's status when it ends. "
                     "Settings given to the script (--epochs 3) override the job definition's for this run.",
         epilog="example: brevetti job run 3f2a... -- python train.py --epochs 3")
-    run.add_argument("job_id", metavar="ID")
+    run.add_argument("job_id", metavar="ID", help="the job's id (as 'job create' printed it)")
     run.add_argument("script", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
                      help="the job script to run, after '--' (e.g. -- python train.py)")
     run.set_defaults(func=run_job)
 
-    show = commands.add_parser("show", help="print a job's definition, status and artifacts")
-    show.add_argument("job_id")
+    show = commands.add_parser(
+        "show", help="print a job's definition, status and artifacts",
+        description="Prints the job's definition (api key and URL credentials hidden), its status (a running job "
+                    "whose process is gone reads 'lost'; its MLflow run is then ended as KILLED) and its artifacts.")
+    show.add_argument("job_id", metavar="ID", help="the job's id")
     show.set_defaults(func=show_job)
 
-    listing = commands.add_parser("list", help="list the jobs under the data root")
+    listing = commands.add_parser(
+        "list", help="list the jobs under the data root",
+        description="One line per job under the data root (BREVETTI_DATA_BUCKET): id, status, datasets, name. A "
+                    "running job whose process is gone reads 'lost', and its MLflow run is then ended as KILLED.")
     listing.set_defaults(func=list_jobs)
 
 

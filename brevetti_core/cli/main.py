@@ -14,6 +14,7 @@ import logging
 import pkgutil
 import sys
 from importlib.metadata import entry_points
+from typing import Any
 
 from .. import cli
 from ..storage_errors import StorageError
@@ -26,7 +27,29 @@ class UsageError(Exception):
     """A problem with the command's input that the user can fix; printed without a traceback."""
 
 
+class OptionsFormatter(argparse.HelpFormatter):
+    """Help that gives each option's type and default after its description: "(int; default: 4)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "%(default)" in text or action.help == argparse.SUPPRESS or not action.option_strings:
+            return action.help
+        facts = [action.type.__name__] if isinstance(action.type, type) else []
+        shown = action.nargs != 0 and not any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS))
+        facts += [f"default: {action.default}".replace("%", "%%")] if shown else []
+        return f"{text} ({'; '.join(facts)})" if facts else action.help
+
+
+class RawOptionsFormatter(OptionsFormatter, argparse.RawDescriptionHelpFormatter):
+    """OptionsFormatter keeping the description's own line breaks."""
+
+
+FORMATTERS: dict[Any, Any] = {argparse.HelpFormatter: OptionsFormatter,
+                                argparse.RawDescriptionHelpFormatter: RawOptionsFormatter}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The `brevetti` parser with every subcommand; each subcommand's help gives its options' types and defaults."""
     parser = argparse.ArgumentParser(prog="brevetti",
                                      description="Reproducible vision training jobs in PyTorch or TensorFlow.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -39,7 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(subparsers)
     for point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda p: p.name):
         point.load()(subparsers)
+    for command in _parsers(parser):
+        command.formatter_class = FORMATTERS.get(command.formatter_class, command.formatter_class)
     return parser
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and every subcommand parser below it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += _parsers(child)
+    return found
 
 
 def configure_logging(verbose: bool) -> None:

@@ -2,6 +2,10 @@
 
 Prints the number of images per category (and per purpose with ``--split``), groups of
 byte-identical files, files skipped as non-images and images that cannot be decoded.
+
+``--split`` draws the split ``SampleSplit`` would: per stratum (``--stratify folder``: each category
+folder split on its own) and per item (``--uniqueness``), seeded by ``--seed``. Without ``--seed`` a
+seed is drawn and printed; the same seed on the same files gives the same split.
 """
 from __future__ import annotations
 
@@ -19,14 +23,22 @@ LISTED_EXAMPLES = 20
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("samples", help="summarise the images of a folder or s3:// dataset",
-                                   description=__doc__.split("\n\n")[1])
+                                   description="\n\n".join(__doc__.split("\n\n")[1:3]),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("location", metavar="PATH_OR_URI", help="dataset folder or s3://bucket/prefix")
     parser.add_argument("--split", type=float, default=None, help="fraction assigned 'train', the rest 'devel'")
     parser.add_argument("--uniqueness", default=None, metavar="REGEX",
                         help="regex on the path whose first group identifies one item (default: identical content)")
     parser.add_argument("--unmatched-uniqueness", choices=["error", "etag"], default="error",
                         help="paths the uniqueness regex does not match: an error, or keyed by their content etag")
-    parser.add_argument("--seed", type=int, default=-1, help="split seed (-1: drawn and logged)")
+    strata = parser.add_mutually_exclusive_group()
+    strata.add_argument("--stratify", action="append", default=None, metavar="COLUMN",
+                        help="split each group of samples sharing this sample-table column (folder, dataset, ...) on "
+                             "its own; repeat for several columns")
+    strata.add_argument("--stratify-regex", default=None, metavar="REGEX",
+                        help="split each group of paths sharing this regex's first group on its own")
+    parser.add_argument("--seed", type=int, default=-1,
+                        help="split seed; -1 draws one and prints it (rerun with it for the same split)")
     parser.add_argument("--mode", choices=[MODE_SORTED_PERMUTATION, MODE_HASH], default=MODE_SORTED_PERMUTATION,
                         help="split method")
     parser.add_argument("--csv", default=None, metavar="OUT", help="write the sample table to this CSV file or URI")
@@ -39,10 +51,14 @@ def run(args: argparse.Namespace) -> int:
     dataset = Dataset(bucket=args.location)
     samples, skipped = dataset.scan()
     if args.split is not None:
-        splitter = SampleSplit(uniqueness=args.uniqueness, split=args.split, seed=args.seed, mode=args.mode,
-                               unmatched_uniqueness=args.unmatched_uniqueness)
+        stratification = args.stratify or args.stratify_regex
+        splitter = SampleSplit(stratification=stratification, uniqueness=args.uniqueness, split=args.split,
+                               seed=args.seed, mode=args.mode, unmatched_uniqueness=args.unmatched_uniqueness)
         samples = splitter.assign(samples, remainder="devel")
-        print(f"Split: {args.split:g} train by {args.mode} (seed {splitter.seed_used})")
+        strata = f", stratified by {', '.join(args.stratify) if args.stratify else args.stratify_regex}" \
+            if stratification else ""
+        print(f"Split: {args.split:g} train by {args.mode}{strata} (seed {splitter.seed_used}; --seed "
+              f"{splitter.seed_used} gives this split again)")
     print(f"Dataset {dataset.bucket}: {len(samples)} images, {len(skipped)} other files")
     print()
     print(_counts(samples))

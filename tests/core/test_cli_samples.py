@@ -1,4 +1,6 @@
 """`brevetti samples`: the pre-flight summary of a dataset."""
+import re
+
 import pandas as pd
 import pytest
 from test_samples_s3 import upload_tree
@@ -37,7 +39,39 @@ def test_with_split_prints_counts_per_category_and_purpose(vials, capsys):
     assert code == 0
     header = next(line for line in out.out.splitlines() if line.startswith("purpose"))
     assert header.split() == ["purpose", "devel", "train", "total"]
-    assert "Split: 0.5 train by sorted_permutation (seed 1)" in out.out
+    assert "Split: 0.5 train by sorted_permutation (seed 1; --seed 1 gives this split again)" in out.out
+
+
+def split_of(capsys, vials, tmp_path, *args):
+    """The purpose of each path from `brevetti samples --split 0.5 ... --csv`, and the printed Split line."""
+    path = tmp_path / f"split-{len(list(tmp_path.iterdir()))}.csv"
+    code, out = run(capsys, vials, "--split", "0.5", "--no-verify", "--csv", path, *args)
+    assert code == 0, out.err
+    table = pd.read_csv(path)
+    line = next(line for line in out.out.splitlines() if line.startswith("Split: "))
+    return table.set_index("path")["purpose"].sort_index(), table, line
+
+
+def test_the_same_seed_gives_the_same_split(vials, tmp_path, capsys):
+    first, _, _ = split_of(capsys, vials, tmp_path, "--seed", "7")
+    again, _, _ = split_of(capsys, vials, tmp_path, "--seed", "7")
+    assert first.equals(again)
+
+
+def test_a_drawn_seed_is_printed_and_gives_the_split_again(vials, tmp_path, capsys):
+    drawn, _, line = split_of(capsys, vials, tmp_path)
+    seed = re.search(r"\(seed (\d+);", line).group(1)
+    again, _, _ = split_of(capsys, vials, tmp_path, "--seed", seed)
+    assert drawn.equals(again)
+
+
+@pytest.mark.parametrize("strata", [["--stratify", "folder"], ["--stratify-regex", r"^(\w+)/"]])
+def test_stratify_splits_each_category_folder_on_its_own(strata, vials, tmp_path, capsys):
+    _, table, line = split_of(capsys, vials, tmp_path, "--seed", "3", *strata)
+    assert f", stratified by {strata[1]} (seed 3;" in line
+    for folder, purposes in table.groupby("folder")["purpose"]:
+        train = int((purposes == "train").sum())
+        assert abs(train - len(purposes) / 2) <= 1, (folder, train, len(purposes))  # half of each, up to one sample
 
 
 def test_lists_duplicate_groups(vials, capsys):

@@ -55,6 +55,15 @@ def test_demo_trains_both_frameworks_on_identical_batches(data_root):
         assert str(artifacts) in done.stdout
 
 
+def test_help_lists_the_demo_jobs_settings_with_types_defaults_and_descriptions(data_root):
+    done = brevetti("demo", "--help", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "  --epochs  int  (default: 30)\n      Passes over the training samples\n" in done.stdout
+    assert "  --data.batch_size  int  (default: 16)\n      Samples per batch\n" in done.stdout
+    assert "  --framework  'torch' | 'tf'  (default: \"torch\")" in done.stdout
+    assert os.listdir(data_root) == []  # nothing generated, nothing trained
+
+
 def test_demo_output_off_a_terminal_is_log_lines_not_progress_bars(small_vials):
     done = brevetti("demo", "--framework", "torch", "--epochs", "2", "--data.image", '{"target_size": [32, 32]}')
     assert done.returncode == 0, done.stderr[-3000:]
