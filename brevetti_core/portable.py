@@ -21,7 +21,9 @@ between the random bits and the pixels follows this recipe:
    rounded on every Python); sums over pixels use numpy's pairwise summation, whose order the
    array's shape fixes (eight scalar accumulators, blocks of 128), not the SIMD width.
 6. Normal noise does not come from numpy's ``standard_normal``, whose ziggurat calls libm's exp
-   and log1p in its rare wedge and tail steps: `normal_quantile` maps exact uniforms instead.
+   and log1p in its rare wedge and tail steps: `normal_quantile` maps exact uniforms instead, and
+   pixel noise looks its values up in a table of 2**16 such quantiles (`normal_levels`), four
+   per random 64-bit word.
 7. Matrices Pillow resamples with are rounded to multiples of 2**-20 (`on_grid`), so the pixel
    positions Pillow derives from them in double precision are exact sums, whatever operation
    order or fused multiply-adds its build uses.
@@ -32,6 +34,7 @@ restricted CPU dispatch to prove it; docs/portability.md states the promise for 
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import TypeVar
@@ -117,6 +120,31 @@ def normal_quantile(p: np.ndarray) -> np.ndarray:
         lower = _horner(_TAIL_NUMERATOR, u) / _horner(_TAIL_DENOMINATOR, u)  # the quantile of tail, negative
         x[where] = np.where(q[where] < 0, lower, -lower)
     return x
+
+
+def normal_levels(words: np.ndarray, count: int) -> np.ndarray:
+    """`count` float32 N(0, 1) values from uint64 `words` (at least count/4 of them): 16 bits per value.
+
+    Each 16-bit index k picks the normal quantile of (2k + 1) / 2**17, so values are the 65,536
+    equally likely levels of a normal distribution (|value| <= 4.33; the sixteenth-bit step is
+    far below any pixel noise's resolution). A table lookup costs a tenth of computing quantiles.
+    """
+    indices = np.asarray(words, dtype="<u8").view("<u2")[:count]  # little-endian: the same indices everywhere
+    if len(indices) < count:
+        raise ValueError(f"normal_levels needs {(count + 3) // 4} words for {count} values, got {len(words)}")
+    return _normal_table().take(indices.astype(np.intp))  # take is 3x faster with native indices
+
+
+@functools.cache
+def _normal_table() -> np.ndarray:
+    """The 2**16 normal quantiles of `normal_levels`, by rules 2 and 3 (so the same table everywhere)."""
+    levels = np.arange(2 ** 16, dtype=np.float64)
+    levels *= 2.0
+    levels += 1.0
+    levels *= 2.0 ** -17
+    table = normal_quantile(levels).astype(np.float32)
+    table.flags.writeable = False
+    return table
 
 
 def on_grid(value: float) -> float:

@@ -133,11 +133,16 @@ def correlate(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     padded = np.pad(image, widths, mode="reflect")
     length = image.shape[axis]
     window = [slice(None)] * image.ndim
-    out = None
+    out: np.ndarray | None = None
+    term: np.ndarray | None = None
     for tap, weight in enumerate(kernel):
         if weight == 0:
             continue
         window[axis] = slice(tap, tap + length)
-        term = np.float32(weight) * padded[tuple(window)]
-        out = term if out is None else out + term
+        if out is None:
+            out = padded[tuple(window)] * np.float32(weight)
+            continue
+        # Products into one reused buffer, summed in tap order: the same roundings as out + w * x, fewer allocations.
+        term = np.multiply(padded[tuple(window)], np.float32(weight), out=term)
+        out += term
     return out if out is not None else np.zeros_like(image)

@@ -134,16 +134,22 @@ class SourceImage:
         """Decode the pixels with Pillow (no conversion): ImageDecodeError if they cannot be."""
         self._guarded(self.image.load)
 
-    def decode(self, color_mode: str = "rgb", min_size: tuple[int, int] | None = None) -> np.ndarray:
+    def decode(self, color_mode: str = "rgb", min_size: tuple[int, int] | None = None,
+               levels: bool = False) -> np.ndarray:
         """The pixels as an HWC float32 array with the channels of `color_mode`.
 
         With `min_size` (height, width) the image may decode smaller than the file, but never smaller
         than `min_size` in either direction (see the module docstring); callers resize it afterwards.
+        With `levels`, an 8-bit file whose `color_mode` needs no arithmetic (colour as rgb, grey as
+        either) comes as its uint8 levels instead, with the same values.
         """
         channels = check_color_mode(color_mode)
         image = self.image
         if min_size is not None and color_mode != "bayer":
             image = self._guarded(_shrink, image, self._in_pillow_frame(min_size))
+        eight_bit = self._guarded(_levels_of, image, channels) if levels and color_mode != "bayer" else None
+        if eight_bit is not None:
+            return reorient(eight_bit, self._oriented_by_pillow(), self.orientation)
         array = self._guarded(_pixels_of, image)
         array = bayer_demosaic(array if array.ndim == 2 else array[..., 0]) if color_mode == "bayer" \
             else _to_channels(array, channels)
@@ -205,6 +211,23 @@ def _shrink(image: Image.Image, min_size: tuple[int, int]) -> Image.Image:
     if factor >= 2 and image.mode in ("L", "RGB", "RGBA", "LA", "F", "I"):
         image = image.reduce(factor)
     return image
+
+
+def _levels_of(image: Image.Image, channels: int) -> np.ndarray | None:
+    """HWC uint8 levels of an 8-bit image with `channels` channels, or None when that takes arithmetic or 16 bits."""
+    image.load()
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode in ("PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        image = image.convert("RGBA" if image.mode == "PA" else "RGB")
+    elif image.mode == "1":
+        image = image.convert("L")
+    if image.mode in ("RGB", "RGBA") and channels == 3:
+        return np.asarray(image.convert("RGB") if image.mode == "RGBA" else image)
+    if image.mode in ("L", "LA"):
+        grey = np.asarray(image.getchannel(0))[..., None]
+        return grey if channels == 1 else np.repeat(grey, 3, axis=-1)
+    return None
 
 
 def _pixels_of(image: Image.Image) -> np.ndarray:

@@ -1,8 +1,11 @@
 """Pure geometry kernels: ROI crops, resizing, padding to a target size and rescaling.
 
-Images are HW or HWC float32 arrays and every kernel returns a new array. Resampling runs in
-Pillow on single-channel float ("F") images, whose filters accumulate in double precision in a
-fixed order, so results are bit-identical in every process and thread. Coordinates follow the
+Images are HW or HWC float32 arrays, or uint8 levels of 8-bit files, and every kernel returns a
+new array; resizing gives uint8 only where it resamples levels (antialiased or nearest). Resampling runs in Pillow: on
+single-channel float ("F") images, whose filters accumulate in double precision in a fixed order,
+and, for antialiased resizes of uint8 images, with Pillow's 8-bit kernels (integer fixed-point
+taps, rounded to the nearest level), all channels at once, several times faster; either way
+results are bit-identical in every process and thread. Coordinates follow the
 half-pixel convention (pixel i covers [i, i+1)), the one tf.image.resize and Pillow share.
 Everything else here is element-wise numpy arithmetic on exact inputs (integer sizes and
 indices), never BLAS or numpy's SIMD transcendental functions, so results are the same on every
@@ -101,21 +104,27 @@ def fitted_size(shape: tuple[int, int], target: tuple[int, int], keep_aspect_rat
 
 
 def resize(image: np.ndarray, size: tuple[int, int], method: str = "bilinear", antialias: bool = False) -> np.ndarray:
-    """`image` (HW or HWC) resized to `size` (height, width) as float32.
+    """`image` (HW or HWC) resized to `size` (height, width): float32, or uint8 for uint8 input resized
+    antialiased (Pillow's 8-bit kernels, rounded to the nearest level) or by nearest.
 
     `antialias` widens the bilinear/bicubic filter when shrinking (as tf.image.resize does); without
     it those methods sample the 2/16 nearest pixels. "area" averages the input area each output
     pixel covers (as tf's AREA) and "nearest" takes the pixel under each output pixel's centre.
     """
     h, w = size
+    dtype = np.uint8 if image.dtype == np.uint8 else np.float32
     if image.shape[:2] == (h, w):
-        return image.astype(np.float32, copy=False)
+        return image.astype(dtype, copy=False)
     if method == "nearest":
         rows = _nearest_indices(image.shape[0], h)
         cols = _nearest_indices(image.shape[1], w)
-        return image[rows[:, None], cols[None, :]].astype(np.float32, copy=False)
+        return image[rows[:, None], cols[None, :]].astype(dtype, copy=False)
     if method == "area":
         return _area_resize(_area_resize(image.astype(np.float32, copy=False), h, axis=0), w, axis=1)
+    if dtype == np.uint8 and antialias and (image.ndim == 2 or image.shape[2] in (1, 3)):
+        return _resize_levels(image, size, method)
+    # Pillow's 8-bit affine transform truncates instead of rounding, so plain (not antialiased) resizes stay float.
+    image = image.astype(np.float32, copy=False)
     if image.ndim == 2:
         return np.array(_resize_plane(image, size, method, antialias))
     return np.stack([_resize_plane(image[..., c], size, method, antialias) for c in range(image.shape[2])], axis=-1)
@@ -199,7 +208,7 @@ class ImageGeometry:
 
     def _fit(self, image: np.ndarray, method: str, antialias: bool, source_hw: tuple[int, int]) -> np.ndarray:
         if self.target_size is None:
-            return image.astype(np.float32, copy=False)
+            return image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
         size = fitted_size(source_hw, self.target_size, self.keep_aspect_ratio)
         resized = resize(image, size, method, antialias)
         return pad_to_size(resized, self.target_size, self.padding_mode, self.center_padding)
@@ -229,17 +238,28 @@ def _area_resize(image: np.ndarray, size_out: int, axis: int) -> np.ndarray:
     return out
 
 
+def _resize_levels(levels: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
+    """uint8 HW, HW1 or HW3 `levels` resized antialiased by Pillow's 8-bit kernels (rounded), every channel at once."""
+    plane = levels.ndim == 2 or levels.shape[2] == 1
+    image = Image.fromarray(np.ascontiguousarray(levels.reshape(levels.shape[:2]) if plane else levels))
+    resized = np.asarray(_pillow_resize(image, levels.shape[:2], size, method, antialias=True))
+    return resized.reshape(*size, *levels.shape[2:])
+
+
 def _resize_plane(plane: np.ndarray, size: tuple[int, int], method: str, antialias: bool) -> np.ndarray:
-    h, w = size
     image = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32))
+    return np.asarray(_pillow_resize(image, plane.shape[:2], size, method, antialias), dtype=np.float32)
+
+
+def _pillow_resize(image: Image.Image, shape: tuple[int, ...], size: tuple[int, int], method: str,
+                   antialias: bool) -> Image.Image:
+    """`image` (of array shape `shape`) resized to `size` (h, w) by Pillow: widened filter when `antialias`."""
+    h, w = size
     if antialias:
-        result = image.resize((w, h), _PIL_FILTERS[method])
-    else:
-        # An affine map samples exactly at output pixel centres with the plain 2x2 / 4x4 kernel.
-        sx, sy = plane.shape[1] / w, plane.shape[0] / h
-        result = image.transform((w, h), Image.Transform.AFFINE, (sx, 0.0, 0.0, 0.0, sy, 0.0),
-                                 resample=_PIL_FILTERS[method])
-    return np.asarray(result, dtype=np.float32)
+        return image.resize((w, h), _PIL_FILTERS[method])
+    # An affine map samples exactly at output pixel centres with the plain 2x2 / 4x4 kernel.
+    sx, sy = shape[1] / w, shape[0] / h
+    return image.transform((w, h), Image.Transform.AFFINE, (sx, 0.0, 0.0, 0.0, sy, 0.0), resample=_PIL_FILTERS[method])
 
 
 def _integers(values: Any) -> tuple[int, ...] | None:

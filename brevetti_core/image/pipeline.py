@@ -20,11 +20,14 @@ class ImagePipeline(Action):
 
     Steps: decode in `color_mode`, crop `rois` (``((x1, y1), (x2, y2))``, exclusive ends) and combine
     them per `roi_mode`, resize to `target_size` (height, width), pad to it with `padding_mode`,
-    then rescale. ``sample["_image_file_shape"]`` records the decoded file's (H, W, C), upright. With
-    a `segmentation` loader its masks are rasterised at that size and put through the same geometry
-    (nearest). The pipeline draws no random numbers: its output is a pure function of the file bytes
-    and its settings, the decoding ones included (`allow_truncated`, `max_pixels`,
-    `exif_orientation`; see `DecodeOptions`), which travel with it into every worker process.
+    then rescale. 8-bit files go through these steps as uint8 levels where that is exact or rounds
+    to the nearest level (antialiased resizes use Pillow's 8-bit kernels, rounding after each of
+    their two passes); the output is float32. ``sample["_image_file_shape"]`` records the decoded
+    file's (H, W, C), upright. With a `segmentation` loader its masks are rasterised at that size
+    and put through the same geometry (nearest). The pipeline draws no random numbers: its output
+    is a pure function of the file bytes and its settings, the decoding ones included
+    (`allow_truncated`, `max_pixels`, `exif_orientation`; see `DecodeOptions`), which travel with
+    it into every worker process.
     """
 
     plan_prefix = "image"
@@ -80,18 +83,20 @@ class ImagePipeline(Action):
             shrink = self.geometry.whole_image_resize and (self.antialias or self.resize_method == "area")
             target = self.target_size
             min_size = fitted_size(shape[:2], target, self.geometry.keep_aspect_ratio) if shrink and target else None
-            pixels = source.decode(self.color_mode, min_size)
+            pixels = source.decode(self.color_mode, min_size, levels=True)
         output = self.geometry.apply(pixels, self.resize_method, self.antialias, source_hw=shape[:2])
-        if self.rescale is not None:
-            scale, offset = self.rescale
-            output = tuple(rescale(o, scale, offset) for o in output) if isinstance(output, tuple) \
-                else rescale(output, scale, offset)
+        output = tuple(self._finish(o) for o in output) if isinstance(output, tuple) else self._finish(output)
         result = dict(sample)
         result["_image_file_shape"] = np.array(shape, dtype=np.int32)
         result[self.output_key] = output
         if self.segmentation is not None:
             result[self.segmentation.output_key] = self.segmentation.load(result, self.geometry)
         return result
+
+    def _finish(self, image: np.ndarray) -> np.ndarray:
+        """Geometry's result (uint8 levels of an 8-bit file, or float32) as float32, rescaled."""
+        image = image.astype(np.float32, copy=False)
+        return image if self.rescale is None else rescale(image, *self.rescale)
 
     def describe(self) -> str:
         return f"ImagePipeline(target_size={self.target_size}, rois={self.rois}, color_mode={self.color_mode!r})"

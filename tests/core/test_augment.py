@@ -12,6 +12,7 @@ from brevetti_core.augment.noise import (
     adjust_contrast,
     color_matrix,
     color_transform,
+    photometric,
 )
 from brevetti_core.augment.transform import RandomTransformer, affine_matrix, warp_affine
 from brevetti_core.rng import ParamStreams
@@ -161,6 +162,26 @@ def test_gaussian_noise_has_the_given_spread_and_is_fixed_by_its_seed():
     assert abs(noisy.std() - 0.01) < 0.0005 and abs(noisy.mean()) < 0.0005
     np.testing.assert_array_equal(noisy, add_gaussian_noise(flat, 0.01, seed=42))
     assert not np.array_equal(noisy, add_gaussian_noise(flat, 0.01, seed=43))
+
+
+@pytest.mark.parametrize("saturation, hue, contrast, brightness", [(1.6, 0.04, 0.7, 0.2), (0.0, 0.0, 1.2, 0.0),
+                                                                   (1.0, -0.05, 1.0, -0.3), (1.0, 0.0, 1.0, 0.1)])
+def test_the_fused_colour_pass_equals_the_steps_one_after_another(saturation, hue, contrast, brightness):
+    image = rng.random((20, 30, 3), dtype=np.float32) * 2 - 1
+    steps = adjust_brightness(adjust_contrast(color_transform(image, saturation, hue), contrast), brightness)
+    fused = photometric(image, saturation, hue, contrast, brightness, 0.0, 0)
+    np.testing.assert_allclose(fused, steps, atol=2e-6)
+    assert fused.dtype == np.float32 and fused.flags.c_contiguous
+
+
+def test_the_fused_colour_pass_adds_the_same_noise_as_the_noise_step():
+    image = rng.random((20, 30, 3), dtype=np.float32)
+    np.testing.assert_allclose(photometric(image, 1.0, 0.0, 1.0, 0.0, 0.05, 7), add_gaussian_noise(image, 0.05, 7),
+                               atol=1e-7)
+
+
+def test_a_neutral_colour_pass_returns_the_image_untouched():
+    assert photometric(IMAGE, 1.0, 0.0, 1.0, 0.0, 0.0, 3) is IMAGE
 
 
 def test_colour_steps_skip_images_without_three_channels():

@@ -5,7 +5,16 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from brevetti_core.portable import GRID, cos_sin_degrees, cos_sin_turns, exp, log, normal_quantile, on_grid
+from brevetti_core.portable import (
+    GRID,
+    cos_sin_degrees,
+    cos_sin_turns,
+    exp,
+    log,
+    normal_levels,
+    normal_quantile,
+    on_grid,
+)
 from brevetti_core.rng import pixel_rng, standard_normal
 
 ULP = 2.0 ** -52
@@ -82,3 +91,24 @@ def test_the_portable_functions_give_these_bits_on_every_machine():
         "-0x1.29c5c463cecf1p+1", "-0x1.0c7e395d14936p-1", "0x1.8b8cbb6ee2822p+1"]
     assert standard_normal(pixel_rng(1), (4,)).tolist() == [-0.5141658186912537, 1.0309110879898071,
                                                             -1.010471224784851, -1.864775538444519]
+
+
+def test_normal_levels_take_16_bits_per_value_little_endian_first():
+    words = np.array([0x0003_0002_0001_0000, 0xFFFF_8000_7FFF_0004], dtype=np.uint64)
+    values = normal_levels(words, 7)
+    ranks = [0, 1, 2, 3, 4, 0x7FFF, 0x8000]
+    np.testing.assert_array_equal(values, normal_quantile((2 * np.array(ranks) + 1) / 2.0 ** 17).astype(np.float32))
+
+
+def test_normal_levels_are_symmetric_spread_1_and_bounded():
+    values = normal_levels(pixel_rng(5).bit_generator.random_raw(250_000), 1_000_000)
+    assert values.dtype == np.float32
+    assert abs(values.mean()) < 0.005 and abs(values.std() - 1) < 0.005
+    assert abs((np.abs(values) > 3).mean() - 0.0027) < 0.0004 and np.abs(values).max() < 4.33
+    every = normal_levels(np.arange(2 ** 14, dtype=np.uint64) * 0x0004_0004_0004_0004 + 0x0003_0002_0001_0000, 2 ** 16)
+    np.testing.assert_array_equal(every, -every[::-1])
+
+
+def test_normal_levels_need_a_word_per_four_values():
+    with pytest.raises(ValueError, match="needs 3 words for 9 values, got 2"):
+        normal_levels(np.zeros(2, np.uint64), 9)
