@@ -30,7 +30,9 @@ class DataGenerator(core.DataGenerator):
 
         Options: plan (replay a saved plan: a table or a plan file), start_batch (resume),
         rank/world_size or input_context (a tf.distribute.InputContext), num_parallel_calls
-        (default AUTOTUNE), prefetch (default AUTOTUNE; 0 for none).
+        (default AUTOTUNE), prefetch (default AUTOTUNE; 0 for none), num_workers (worker processes
+        executing the batches, as DataLoader's; default 0: in this process, where the GIL limits
+        parallel calls) and multiprocessing_context (their start method; default the platform's).
         """
         return self._pipeline(load=True, batch=batch, structure=structure, **options)
 

@@ -3,6 +3,9 @@
 Each element is one global batch (or this pipeline's slice of it), loaded and collated in numpy
 by ``brevetti_core``'s ``Executor`` inside ``tf.numpy_function``; the map runs with
 ``num_parallel_calls`` and ``deterministic=True``, so parallel calls change speed, never order.
+``tf.numpy_function`` holds the GIL, so with ``num_workers`` > 0 the executor runs in that many
+worker processes instead (`PlanWorkers`, the counterpart of DataLoader's workers), a few batches
+ahead, and each call only waits for its batch.
 No randomness and no pixel arithmetic happen here: the batches equal ``get_dataset_numpy()``'s
 byte for byte.
 """
@@ -16,6 +19,7 @@ import tensorflow as tf
 from brevetti_core.batching import ArraySpec, zero_sample
 from brevetti_core.executor import Executor, FailureTally, pipeline_spec
 from brevetti_core.plan import BatchPlan, BatchSource
+from brevetti_core.plan_workers import PlanWorkers
 from brevetti_core.sharding import Shard
 from brevetti_core.structure import Structure, select_structure
 
@@ -36,21 +40,34 @@ def tf_dtype(dtype: np.dtype) -> tf.DType:
 class PlanBatches:
     """Loads this pipeline's slice `part` of one pipeline step; shared by the tf.data map calls (thread-safe)."""
 
-    def __init__(self, plan: BatchSource, executor: Executor, load: bool, start: int, shards: list[Shard]):
+    def __init__(self, plan: BatchSource, executor: Executor, load: bool, start: int, shards: list[Shard],
+                 num_workers: int = 0, multiprocessing_context: str | None = None):
         self.plan, self.executor = plan, executor
         self.load, self.start, self.shards = load, start, shards
         self.sliced = any(shard.world_size > 1 for shard in shards)
         self.failures = FailureTally(executor.on_error)
+        self.workers = PlanWorkers(executor, load, self.element_plan, num_workers, multiprocessing_context) \
+            if num_workers else None
 
     def batch_plan(self, step: int, part: int) -> BatchPlan:
         """The plan of shard `part` of pipeline step `step` (global batch start + step)."""
         return self.plan.batch_plan(self.start + step, self.shards[part], with_params=self.load)
 
+    def element_plan(self, index: int) -> BatchPlan | None:
+        """The plan of the pipeline's element `index` (steps times shards, in order); None past the end."""
+        step, part = divmod(index, len(self.shards))
+        total = self.plan.total_batches
+        return None if total is not None and self.start + step >= total else self.batch_plan(step, part)
+
     def batch(self, step: int, part: int) -> dict | None:
         """The numpy batch of shard `part` of step `step` (None when nothing is left); counts its failures."""
-        plan = self.batch_plan(step, part)
-        batch, failures = self.executor.execute(plan, self.load)
-        self.failures.record(plan.epoch, failures, batch is None)
+        if self.workers is not None:
+            epoch, batch, failures = self.workers.result(step * len(self.shards) + part)
+        else:
+            plan = self.batch_plan(step, part)
+            epoch = plan.epoch
+            batch, failures = self.executor.execute(plan, self.load)
+        self.failures.record(epoch, failures, batch is None)
         return batch
 
     def keep(self, step: np.int64, size: np.int64) -> np.bool_:
@@ -65,17 +82,20 @@ class PlanBatches:
 
 def make_pipeline(plan: BatchSource, executor: Executor, *, load: bool, batch: bool, structure: Structure,
                   start_batch: int, shards: list[Shard], num_parallel_calls: int | None = tf.data.AUTOTUNE,
-                  prefetch: int | None = tf.data.AUTOTUNE) -> tf.data.Dataset:
+                  prefetch: int | None = tf.data.AUTOTUNE, num_workers: int = 0,
+                  multiprocessing_context: str | None = None) -> tf.data.Dataset:
     """The tf.data.Dataset executing `plan` with `executor`: per global batch from `start_batch`, one element per shard.
 
     One shard for a plain or rank-sharded pipeline; a ``tf.distribute`` input pipeline feeding
-    several local replicas yields one element per replica, in order.
+    several local replicas yields one element per replica, in order. `num_workers` > 0 executes
+    batches in that many worker processes started with `multiprocessing_context` (as DataLoader's
+    options of those names); the batches are the same bytes.
     """
     plan.batch_numbers(start_batch)  # checks start_batch now
     spec = pipeline_spec(plan, executor, start_batch, load)
     if load and executor.on_error == "zeros":
         executor = executor.with_prototype(zero_sample(spec))
-    batches = PlanBatches(plan, executor, load, start_batch, shards)
+    batches = PlanBatches(plan, executor, load, start_batch, shards, num_workers, multiprocessing_context)
     element_spec = select_structure({key: _tensor_spec(value, str(key)) for key, value in spec.items()}, structure)
     flat_spec = tf.nest.flatten(element_spec)
     empty = [np.zeros((0, *[d or 0 for d in s.shape[1:]]), s.dtype.as_numpy_dtype) for s in flat_spec]

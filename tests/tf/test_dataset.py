@@ -198,3 +198,34 @@ def test_a_plan_read_back_with_pandas_replays_as_the_batches_it_was_saved_from(m
     assert [img.tobytes() for img, _ in replayed] == [img.tobytes() for img, _ in expected]
     assert [onehot.tobytes() for _, onehot in replayed] == [onehot.tobytes() for _, onehot in expected]
     assert all(onehot.any(axis=1).all() for _, onehot in replayed)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_worker_processes_give_the_batches_of_the_calling_process(make_tf_generator, context):
+    generator = make_tf_generator(repeat=2, augmentation={})
+    expected = list(generator.get_dataset_numpy())
+    dataset = generator.get_dataset(num_workers=2, multiprocessing_context=context)
+    batches = [to_numpy(batch) for batch in dataset]
+    assert [img.tobytes() for img, _ in batches] == [img.tobytes() for img, _ in expected]
+    assert [onehot.tobytes() for _, onehot in batches] == [onehot.tobytes() for _, onehot in expected]
+
+
+def test_worker_processes_resume_and_repeat_iteration_in_plan_order(make_tf_generator):
+    generator = make_tf_generator(repeat=2)
+    expected = [img.tobytes() for img, _ in generator.get_dataset_numpy()]
+    dataset = generator.get_dataset(start_batch=3, num_workers=2)
+    first = [to_numpy(img).tobytes() for img, _ in dataset]
+    again = [to_numpy(img).tobytes() for img, _ in dataset.take(2)]
+    assert first == expected[3:] and again == expected[3:5]
+
+
+def test_failures_in_worker_processes_are_reported_in_the_calling_process(make_tf_generator, tf_samples, tmp_path,
+                                                                           caplog):
+    bad = tmp_path / "broken.bmp"
+    bad.write_bytes(b"BM" + bytes(100))
+    table = tf_samples.copy()
+    table.loc[[3, 9], "path"] = str(bad)
+    dataset = make_tf_generator(samples=table, on_error="skip").get_dataset(num_workers=2)
+    with caplog.at_level("WARNING", logger="brevetti_core.executor"):
+        assert sum(len(img) for img, _ in dataset) == len(table) - 2
+    assert any("on_error='skip': 2 samples failed in epoch 0" in r.getMessage() for r in caplog.records)

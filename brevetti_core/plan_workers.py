@@ -1,0 +1,86 @@
+"""`PlanWorkers`: batch plans executed in worker processes, ahead of use, for pipelines that cannot use threads.
+
+tf.data calls Python through ``tf.numpy_function``, which holds the GIL, so its parallel calls
+do not run the executor's Python in parallel. Worker processes do: each holds one copy of the
+executor and runs whole batch plans; results travel back pickled (a memory copy). Plans are
+submitted a bounded window ahead of the element asked for, so a consumer with few threads still
+keeps every worker busy, and callers take results by element index, so the order of the
+pipeline is the caller's, never the workers'. The same executor runs the same plans as in the
+calling process: the batches are the same bytes.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from .executor import Executor
+from .plan import BatchPlan
+
+_worker_executor: Executor | None = None
+_worker_load = True
+
+
+def _install(executor: Executor, load: bool) -> None:
+    """Worker initialiser: the executor every task of this worker runs."""
+    global _worker_executor, _worker_load
+    _worker_executor, _worker_load = executor, load
+
+
+def _execute(plan: BatchPlan) -> tuple[int, Any, list]:
+    """Worker task: the epoch of `plan`, its numpy batch and the failures it absorbed."""
+    if _worker_executor is None:
+        raise RuntimeError("a PlanWorkers task ran in a process that PlanWorkers did not start")
+    return (plan.epoch, *_worker_executor.execute(plan, _worker_load))
+
+
+class PlanWorkers:
+    """`workers` processes running `executor` on the plans of element indices, `ahead` elements in advance.
+
+    `plans(index)` gives the BatchPlan of element `index`, or None past the last element.
+    `context` is a multiprocessing start method ("fork", "spawn", "forkserver"; None for the
+    platform's default). The processes start on first use and stop when this object is collected
+    or the interpreter exits.
+    """
+
+    def __init__(self, executor: Executor, load: bool, plans: Callable[[int], BatchPlan | None], workers: int,
+                 context: str | None = None, ahead: int | None = None):
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"num_workers must be a whole number >= 1 for worker processes, got {workers!r}")
+        self.executor, self.load, self.plans, self.workers = executor, load, plans, workers
+        self.context = multiprocessing.get_context(context)  # checks the method's name now
+        self.ahead = 2 * workers if ahead is None else ahead
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: dict[int, Future] = {}
+        self._lock = threading.Lock()
+
+    def result(self, index: int) -> tuple[int, Any, list]:
+        """(epoch, batch, failures) of element `index`; batch and failures as ``executor.execute`` gives them."""
+        with self._lock:
+            pool = self._started()
+            future = self._pending.pop(index, None)
+            if future is None:
+                plan = self.plans(index)
+                if plan is None:
+                    raise IndexError(f"element {index} is past the end of the plan")
+                future = pool.submit(_execute, plan)
+            # Keep the window [index, index + ahead] submitted; drop what a restarted iteration left behind.
+            for stale in [i for i in self._pending if not index < i <= index + self.ahead]:
+                self._pending.pop(stale).cancel()
+            for upcoming in range(index + 1, index + self.ahead + 1):
+                if upcoming not in self._pending:
+                    plan = self.plans(upcoming)
+                    if plan is None:
+                        break
+                    self._pending[upcoming] = pool.submit(_execute, plan)
+        return future.result()
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_install,
+                                             initargs=(self.executor, self.load))
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
