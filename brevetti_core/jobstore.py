@@ -162,10 +162,3 @@ def list_jobs(root: str | None = None) -> list[dict]:
         })
     return sorted(jobs, key=lambda j: (j["name"], j["id"]))
 
-
-class LocalBackend:
-    """The platform side of a local job, for code written against the reference's ``job.backend``."""
-
-    def get_root_tags(self, job_id: str, api_key: object = None) -> dict:
-        """Dataset tags by dataset; a local data root has no tag tree, so none."""
-        return {}
