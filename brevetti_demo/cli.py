@@ -24,7 +24,7 @@ from brevetti_core.cli.main import UsageError
 from brevetti_core.dataset import Dataset
 from brevetti_core.io_tools import io_tools, is_remote, join
 from brevetti_core.settings import load_settings, parse_argv
-from brevetti_core.settings.help import settings_listing
+from brevetti_core.settings.help import argv_heading, settings_listing
 from brevetti_core.tracking import compare_url, read_record
 
 from .job import FINGERPRINTS_FILE, TRAINERS, VialsJob, VialsSettings
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--epochs 3 --data.batch_size 8; --framework tf runs one framework only. With MLFLOW_TRACKING_URI set, "
             "both runs are recorded in MLflow and their pages printed.", width=100),
         usage="brevetti demo [-h] [--SETTING VALUE ...]",
-        epilog=settings_listing(VialsSettings, "VialsJob"),
+        epilog=settings_listing(VialsSettings, argv_heading("VialsJob")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=run_demo, accepts_extra=True)

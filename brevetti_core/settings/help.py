@@ -24,19 +24,25 @@ _JOB_ARGUMENT_HELP = {
 def settings_help(settings_cls: type, script: str, job_name: str) -> str:
     """The help text of a job script whose job has settings `settings_cls`."""
     lines = [f"usage: {script} [--job_id ID] [--api_key KEY] [--info_file PATH] [--SETTING VALUE ...]", "",
-             settings_listing(settings_cls, job_name)]
+             settings_listing(settings_cls, argv_heading(job_name))]
     lines += ["", "job arguments:"]
     lines += [f"  --{name}  {_JOB_ARGUMENT_HELP[name]}" for name in JOB_ARGUMENTS]
     lines += ["  -h, --help  show this message and exit (no job is created)", ""]
     return "\n".join(lines)
 
 
-def settings_listing(settings_cls: type, job_name: str) -> str:
-    """The settings of `settings_cls`, one flag a line with its type and default, its description below."""
-    lines = [f"{job_name} settings (--name VALUE or --name=VALUE; nested settings as --a.b VALUE; "
-             "dicts and lists as JSON; a dict[...] setting is replaced whole, not merged):"]
+def argv_heading(job_name: str) -> str:
+    """The heading of a job's settings given on the command line."""
+    return (f"{job_name} settings (--name VALUE or --name=VALUE; nested settings as --a.b VALUE; dicts and lists as "
+            "JSON; a dict[...] setting is replaced whole, not merged):")
+
+
+def settings_listing(settings_cls: type, heading: str, prefix: str = "--") -> str:
+    """`heading`, then the settings of `settings_cls` (dotted names after `prefix`), one a line with its type and
+    default, its description below."""
+    lines = [heading]
     for flag, kind, default, description in _entries(settings_cls, _instance_defaults(settings_cls), ""):
-        lines.append(f"  --{flag}  {kind}" + ("" if default is MISSING else f"  (default: {_shown(default)})"))
+        lines.append(f"  {prefix}{flag}  {kind}" + ("" if default is MISSING else f"  (default: {_shown(default)})"))
         if description:
             lines += textwrap.wrap(description, width=100, initial_indent=" " * 6, subsequent_indent=" " * 6)
     return "\n".join(lines)

@@ -41,3 +41,12 @@ def test_options_show_their_type_and_default(capsys):
     assert "--workers WORKERS torch DataLoader workers / tf parallel calls (fingerprints must not depend on it) " \
            "(int; default: 0)" in text
     assert "--purpose PURPOSE samples of this purpose ('all': every sample) (default: train)" in text
+
+
+def test_fingerprint_help_documents_the_config_file_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["fingerprint", "--help"])
+    text = capsys.readouterr().out
+    assert "config file: a JSON object holding a DataSettings block, e.g.\n  {\n    \"datasets\": [" in text
+    assert "  split.seed  int | None  (default: 0)\n      Random seed; -1 or None draws one from the OS\n" in text
+    assert "  batch_size  int  (default: 32)\n      Samples per batch\n" in text

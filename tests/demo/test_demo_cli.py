@@ -64,6 +64,23 @@ def test_help_lists_the_demo_jobs_settings_with_types_defaults_and_descriptions(
     assert os.listdir(data_root) == []  # nothing generated, nothing trained
 
 
+def test_fingerprint_takes_a_demo_jobs_id_and_uses_the_settings_it_ran_with(small_vials, data_root, tmp_path):
+    done = brevetti("demo", "--framework", "torch", "--epochs", "1", "--data.batch_size", "8",
+                    "--data.image", '{"target_size": [32, 32]}')
+    assert done.returncode == 0, done.stderr[-3000:]
+    artifacts = jobs_under(data_root)["torch"]
+    job = read_json(artifacts / "output.json")["job"]
+    by_id = brevetti("fingerprint", job["id"], "--batches", "3", timeout=300)
+    assert by_id.returncode == 0, by_id.stderr[-3000:]
+    # The same data written out as a config file: the block it ran with, on the job's dataset, not augmented.
+    config = tmp_path / "data.json"
+    config.write_text(json.dumps({**job["settings"]["data"], "datasets": [job["datasets"][0]["bucket"]]}))
+    by_file = brevetti("fingerprint", str(config), "--batches", "3", "--no-augment", timeout=300)
+    assert by_file.returncode == 0, by_file.stderr[-3000:]
+    digests = [line for line in by_id.stdout.splitlines() if line.startswith("batch ")]
+    assert len(digests) == 3 and digests == [line for line in by_file.stdout.splitlines() if line.startswith("batch ")]
+
+
 def test_demo_output_off_a_terminal_is_log_lines_not_progress_bars(small_vials):
     done = brevetti("demo", "--framework", "torch", "--epochs", "2", "--data.image", '{"target_size": [32, 32]}')
     assert done.returncode == 0, done.stderr[-3000:]
