@@ -4,26 +4,37 @@ Ours: read and decode a 512x512 JPEG, ImagePipeline(224x224, antialias, imagenet
 ImageAugmenter and OneHotEncoder, with parameters drawn for the epoch by ``sample_params``.
 Peer: the same work written plainly (open, convert, LANCZOS resize, Pillow affine transform,
 Pillow filters/colour, numpy contrast/brightness/noise/normalise, one-hot). Decode alone is the
-floor both stand on. Each is timed over the same files, best of several interleaved rounds.
+floor both stand on. Each is timed over the same files, best of several interleaved rounds, with
+numpy's and OpenBLAS's thread pools pinned to one thread. Then ours is timed stage by stage
+(decode, the pipeline's resize and rescale, each augmentation part, one-hot and collate), which
+says where its time goes.
 
     .venv/bin/python benchmarks/bench_image_pipeline.py [--quick] [--images N] [--rounds R]
 """
 from __future__ import annotations
 
-import argparse
-import io
-import math
-import tempfile
-import time
-from pathlib import Path
+import os
 
-import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+for _pool in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")  # before numpy loads its BLAS
 
-from brevetti_core.augment.augmenter import ImageAugmenter
-from brevetti_core.encoding import OneHotEncoder
-from brevetti_core.image.pipeline import ImagePipeline
-from brevetti_core.rng import ParamStreams
+import argparse  # noqa: E402
+import io  # noqa: E402
+import math  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageEnhance, ImageFilter  # noqa: E402
+
+from brevetti_core.augment.augmenter import ImageAugmenter  # noqa: E402
+from brevetti_core.batching import collate  # noqa: E402
+from brevetti_core.encoding import OneHotEncoder  # noqa: E402
+from brevetti_core.image.pipeline import ImagePipeline  # noqa: E402
+from brevetti_core.rng import ParamStreams  # noqa: E402
 
 CLASSES = ["good", "scratch", "dent", "stain"]
 SIZE = 224
@@ -100,14 +111,38 @@ def plain_pillow_numpy(samples: list[dict]) -> np.ndarray:
     return x
 
 
-def best_rate(fn, samples: list[dict], rounds: int) -> float:
-    """Images per second of `fn` over `samples`: the best of `rounds` timings."""
-    best = math.inf
-    for _ in range(rounds):
+def stage_costs(samples: list[dict]) -> dict[str, float]:
+    """Milliseconds per image of each stage of `ours`, each timed over all samples on the previous stage's output."""
+    pipeline = ImagePipeline(target_size=(SIZE, SIZE), antialias=True, rescale="imagenet")
+    augmenter, encoder = ImageAugmenter(), OneHotEncoder(CLASSES)
+    params = augmenter.sample_params(ParamStreams(seed=1, stream=1001, epoch=0), len(samples))
+    rows = [{name: values[slot].item() for name, values in params.items()} for slot in range(len(samples))]
+    costs: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[int], Any]) -> list:
         start = time.perf_counter()
-        fn(samples)
-        best = min(best, time.perf_counter() - start)
-    return len(samples) / best
+        out = [fn(i) for i in range(len(samples))]
+        costs[name] = 1000 * (time.perf_counter() - start) / len(samples)
+        return out
+
+    timed("read + decode (draft)", lambda i: _draft_decode(samples[i]["path"]))
+    images = timed("ImagePipeline (read, decode, resize, rescale)", lambda i: pipeline(samples[i], {})["img"])
+    for part in augmenter.parts:
+        before = images
+        images = timed(type(part).__name__, lambda i, part=part, before=before: part.apply(before[i], rows[i]))
+    loaded = timed("OneHotEncoder", lambda i: encoder({**samples[i], "img": images[i]}, {}))
+    start = time.perf_counter()
+    for first in range(0, len(loaded), 32):
+        collate(loaded[first:first + 32])
+    costs["collate (batches of 32)"] = 1000 * (time.perf_counter() - start) / len(loaded)
+    return costs
+
+
+def _draft_decode(path: str) -> np.ndarray:
+    with open(path, "rb") as f:
+        image = Image.open(io.BytesIO(f.read()))
+    image.draft("RGB", (SIZE, SIZE))
+    return np.asarray(image.convert("RGB"))
 
 
 def main() -> None:
@@ -117,17 +152,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     count, rounds = (40, 2) if args.quick else (args.images, args.rounds)
+    contenders = {"decode alone": decode_only, "brevetti_core": ours, "plain Pillow+numpy": plain_pillow_numpy}
     with tempfile.TemporaryDirectory() as folder:
         samples = make_images(Path(folder), count)
-        for fn in (decode_only, ours, plain_pillow_numpy):  # warm file cache and imports
+        for fn in contenders.values():  # warm file cache and imports
             fn(samples[:5])
-        rates = {name: best_rate(fn, samples, rounds) for name, fn in
-                 (("decode alone", decode_only), ("brevetti_core", ours), ("plain Pillow+numpy", plain_pillow_numpy))}
+        best = dict.fromkeys(contenders, math.inf)
+        for _ in range(rounds):  # interleaved: a busy spell slows every contender's round alike
+            for name, fn in contenders.items():
+                start = time.perf_counter()
+                fn(samples)
+                best[name] = min(best[name], time.perf_counter() - start)
+        stages = min((stage_costs(samples) for _ in range(rounds)), key=lambda c: sum(c.values()))
+    rates = {name: count / seconds for name, seconds in best.items()}
     print(f"per-image pipeline, {count} JPEGs 512x512 -> {SIZE}x{SIZE}, one process, best of {rounds}")
     for name, rate in rates.items():
         print(f"  {name:<20} {rate:8.1f} images/s  {1000 / rate:6.2f} ms/image")
     print(f"  ratio brevetti_core / plain peer: {rates['brevetti_core'] / rates['plain Pillow+numpy']:.2f}x")
     print(f"  ratio brevetti_core / decode alone: {rates['brevetti_core'] / rates['decode alone']:.2f}x")
+    print("  where brevetti_core's time goes (ms per image, default augmenter's parts as drawn):")
+    for name, ms in stages.items():
+        print(f"    {name:<46} {ms:6.2f}")
 
 
 if __name__ == "__main__":

@@ -282,3 +282,14 @@ def test_sixteen_bit_grey_png_written_chunk_by_chunk_keeps_its_precision():
     values = np.array([[0, 1000, 65535]], dtype=np.uint16)
     decoded = decode_image(sixteen_bit_png(values), color_mode="greyscale")
     np.testing.assert_allclose(decoded[0, :, 0], values[0] / 257, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP"])
+def test_every_cut_of_a_file_is_an_error_naming_the_file_never_a_buffer(fmt):
+    data = encode(Image.fromarray(np.tile(RGB, (20, 20, 1))), fmt)
+    for cut in sorted({1, 4, 8, 16, 30, len(data) // 2}):
+        with pytest.raises(ImageDecodeError) as caught:
+            decode_image(data[:cut], path=f"s3://b/cut-{cut}.{fmt.lower()}")
+        message = str(caught.value)
+        assert message.startswith(f"cannot decode image 's3://b/cut-{cut}.{fmt.lower()}': "), message
+        assert "BytesIO" not in message and " at 0x" not in message, message
