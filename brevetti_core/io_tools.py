@@ -361,10 +361,17 @@ def _atomic_local_write(path: str, data: bytes) -> None:
         raise
 
 
+_inherited: list[fsspec.AbstractFileSystem] = []
+
+
 def _forget_filesystems_after_fork() -> None:
     # A forked child shares its parent's S3 clients and their event loop, which fsspec refuses to use
     # ("This class is not fork-safe"); a lock another thread held at the fork would stay held forever.
+    # The parent's filesystems stay referenced, unused: collecting one would close its client on the
+    # parent's event loop, which has no thread in this process (an error logged at every worker start).
     for io in list(_instances):
+        _inherited.extend(io._filesystems.values())
+        _inherited.extend(io._cache_filesystems.values())
         io._forget_filesystems()
 
 
