@@ -55,7 +55,7 @@ from .monitor import RemoteMonitor
 from .output import build_output, dumps, environment, json_value
 from .platform_backend import PlatformBackend
 from .redaction import redact_text, redact_url
-from .settings import JobSettings, load_settings, parse_argv, script_argv, script_name, settings_help
+from .settings import JobSettings, SettingsError, load_settings, parse_argv, script_argv, script_name, settings_help
 from .temp_folder import make_temp_folder, remove_stale_temp_folders
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,20 @@ class Job(BaseModel):
         if temp_dir is not None and cache_path is not None:
             raise ValueError("Job.init: give temp_dir or cache_path (brevettiai's name for it), not both")
         temp_dir = temp_dir if temp_dir is not None else cache_path
+        heartbeat_seconds()  # a wrong BREVETTI_HEARTBEAT_SECONDS fails here, before any job folder is written
+        try:
+            return cls._init(job_id, api_key, info_file, job_config, argv, temp_dir, io, backend, kw)
+        except (SettingsError, jobstore.JobDefinitionError) as error:
+            if argv is not None or not _running_a_script():
+                raise
+            # The bad input came from the script's command line: answer like a command-line tool, in one line.
+            sys.stderr.write(f"{script_name(cls.__name__)}: error: {error}\n")
+            raise SystemExit(2) from None
+
+    @classmethod
+    def _init(cls, job_id: str | None, api_key: str | None, info_file: str | None, job_config: dict | None,
+              argv: list[str] | None, temp_dir: str | None, io: IoTools | None, backend: PlatformBackend | None,
+              kw: dict[str, Any]) -> Self:
         argv = _job_id_flags(script_argv() if argv is None else list(argv), cls._settings_class())
         if "--help" in argv or "-h" in argv:
             cls._print_help()
@@ -545,3 +559,8 @@ class JobMonitor(RemoteMonitor):
         with interrupts_deferred():
             super().on_epoch_end(epoch, logs)
             self.job.record_epoch(epoch, logs)
+
+
+def _running_a_script() -> bool:
+    """Whether this process runs a script file or module, not a notebook, a REPL or ``python -c``."""
+    return getattr(sys.modules.get("__main__"), "__file__", None) is not None

@@ -34,10 +34,18 @@ def data_root() -> str:
     return os.path.join(xdg, "brevetti")
 
 
+class JobDefinitionError(ValueError):
+    """A job id or job definition (info.json) that cannot be used; the message names it and the problem."""
+
+
+class JobNotFoundError(JobDefinitionError, FileNotFoundError):
+    """No job definition where a job id points."""
+
+
 def check_job_id(job_id: str) -> str:
-    """`job_id` itself when it can name a folder under the data root; ValueError otherwise."""
+    """`job_id` itself when it can name a folder under the data root; JobDefinitionError otherwise."""
     if not isinstance(job_id, str) or not job_id or job_id in (".", "..") or any(c in job_id for c in "/\\"):
-        raise ValueError(
+        raise JobDefinitionError(
             f"invalid job id {job_id!r}: it names a folder under the data root, "
             "so it cannot be empty, '..', or contain '/' or '\\'"
         )
@@ -64,18 +72,18 @@ def read_definition(path: str, job_id: str | None = None, io: IoTools = io_tools
     try:
         text = io.read_file(path)
     except FileNotFoundError:
-        hint = " (create one with `brevetti job create`, or pass job_config= to Job.init)"
-        raise FileNotFoundError(f"no job definition at {path}{hint}") from None
+        hint = " (create the job with `brevetti job create`, or check the job id and BREVETTI_DATA_BUCKET)"
+        raise JobNotFoundError(f"no job definition at {path}{hint}") from None
     try:
         definition = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"job definition {path} is not valid JSON: {error}") from None
+        raise JobDefinitionError(f"job definition {path} is not valid JSON: {error}") from None
     if not isinstance(definition, dict):
-        raise ValueError(f"job definition {path} must be a JSON object, got {type(definition).__name__}")
+        raise JobDefinitionError(f"job definition {path} must be a JSON object, got {type(definition).__name__}")
     if job_id is not None:
         found = definition.setdefault("id", job_id)
         if found != job_id:
-            raise ValueError(f"job definition {path} has id {found!r}, but it was loaded as job {job_id!r}")
+            raise JobDefinitionError(f"job definition {path} has id {found!r}, but it was loaded as job {job_id!r}")
     return definition
 
 

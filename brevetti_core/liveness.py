@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import os
 import socket
 import threading
@@ -34,8 +35,8 @@ def heartbeat_seconds() -> float:
         seconds = float(text)
     except ValueError:
         raise ValueError(f"{HEARTBEAT_ENV} must be a number of seconds, got {text!r}") from None
-    if not seconds > 0:
-        raise ValueError(f"{HEARTBEAT_ENV} must be positive, got {text!r}")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{HEARTBEAT_ENV} must be a positive, finite number of seconds, got {text!r}")
     return seconds
 
 

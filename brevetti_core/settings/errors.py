@@ -26,6 +26,8 @@ def describe(error: ErrorDetails, path: str, source: str) -> str:
     if error["type"] == "missing":
         return f"setting '{path}' is required: set it in the job definition's settings or with --{path} VALUE"
     expected = EXPECTED.get(error["type"])
+    if error["type"] in ("literal_error", "enum") and "expected" in error.get("ctx", {}):
+        expected = f"one of {error['ctx']['expected']}"
     got = error.get("input")
     if expected:
         return f"setting '{path}' expects {expected}, got {got!r} (from {source})"

@@ -44,7 +44,7 @@ def test_command_line_overrides_epochs_batch_size_and_framework():
 
 
 def test_unknown_framework_is_refused_naming_the_setting():
-    with pytest.raises(SettingsError, match=r"setting 'framework' expects one of the allowed values, got 'jax'"):
+    with pytest.raises(SettingsError, match=r"setting 'framework' expects one of 'torch' or 'tf', got 'jax'"):
         settings_from(["--framework", "jax"])
 
 
