@@ -351,7 +351,7 @@ def demo(mlflow_server, tmp_path_factory):
     env = {**os.environ, "BREVETTI_DATA_BUCKET": str(root), "MLFLOW_TRACKING_URI": mlflow_server}
     env.pop("MLFLOW_EXPERIMENT_NAME", None)
     done = subprocess.run([sys.executable, "-m", "brevetti_core", "demo", "--epochs", "2",
-                           "--data.image", '{"target_size": [32, 32]}'],
+                           "--data.image", '{"target_size": [32, 32], "rescale": "imagenet"}'],
                           capture_output=True, text=True, env=env, timeout=560)
     assert done.returncode == 0, done.stderr[-3000:]
     records = {}
