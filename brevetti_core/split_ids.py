@@ -62,6 +62,10 @@ def parse_id_file(content: bytes, path: str | os.PathLike, key_columns: list[str
     if not rows:
         raise ValueError(f"split id file {path}, line 1: the file is empty; delete it to make a new split")
     header, rows = rows[0], rows[1:]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise ValueError(f"split id file {path}, line 1: header {header} names {repeated} more than once; "
+                         "fix or delete the file")
     missing = [c for c in [*key_columns, column] if c not in header]
     if missing:
         raise ValueError(f"split id file {path}, line 1: header {header} lacks {missing} "

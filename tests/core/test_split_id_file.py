@@ -143,6 +143,14 @@ def test_file_without_the_key_column_is_an_error_naming_the_header_line(tmp_path
         SampleSplit(seed=1).update_unassigned(table(10), id_path=tmp_path / "ids.csv")
 
 
+def test_a_header_naming_a_column_twice_is_an_error_and_the_file_is_left_untouched(tmp_path):
+    content = "etag,purpose,purpose\nabc,train,devel\n"
+    (tmp_path / "ids.csv").write_text(content)
+    with pytest.raises(ValueError, match=r"ids\.csv, line 1: header .* names \['purpose'\] more than once"):
+        SampleSplit(seed=1).update_unassigned(table(10), id_path=tmp_path / "ids.csv")
+    assert (tmp_path / "ids.csv").read_text() == content
+
+
 def test_empty_key_is_an_error_naming_the_line(tmp_path):
     (tmp_path / "ids.csv").write_text("etag,purpose\nabc,train\n,devel\n")
     with pytest.raises(ValueError, match=r"ids\.csv, line 3: empty key"):
