@@ -116,11 +116,10 @@ def rasterise(annotations: Sequence[Mapping[str, Any]], size: tuple[int, int],
         if not classes:
             continue
         kind = annotation.get("type")
+        shape = f"annotation file {path!r}: annotation {number} ({annotation.get('label')!r} {kind})"
         if kind not in ANNOTATION_TYPES:
-            raise ValueError(f"annotation file {path!r}: annotation type {kind!r} "
-                             f"is not one of {list(ANNOTATION_TYPES)}")
-        points = _points(annotation, f"annotation file {path!r}: annotation {number} "
-                                     f"({annotation.get('label')!r} {kind})")
+            raise ValueError(f"{shape}: type {kind!r} is not one of {list(ANNOTATION_TYPES)}")
+        points = _points(annotation, shape)
         for index in ([0] if sparse else classes):
             if index not in canvases:
                 canvases[index] = Image.new("I" if sparse else "L", (width, height), 0)
@@ -156,16 +155,19 @@ def _annotation_path(value: Any) -> str:
 
 
 def _points(annotation: Mapping[str, Any], shape: str) -> list[Point]:
-    """The (x, y) points of an annotation as finite floats; `shape` names it in errors."""
+    """The (x, y) points of an annotation as finite floats; `shape` names it in errors.
+
+    Coordinates must be JSON numbers: a string such as "3" or a boolean is refused rather than guessed at.
+    """
     points = annotation.get("points")
-    if not isinstance(points, list):
-        raise ValueError(f"{shape} needs 'points': [{{'x': ..., 'y': ...}}, ...], got {points!r}")
+    if not isinstance(points, list) or not points:
+        raise ValueError(f"{shape} needs 'points': [{{'x': ..., 'y': ...}}, ...] (at least one), got {points!r}")
     result = []
     for point in points:
-        try:
-            x, y = float(point["x"]), float(point["y"])
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{shape}: point {point!r} needs numbers 'x' and 'y'") from None
+        coordinates = [point.get(axis) for axis in "xy"] if isinstance(point, Mapping) else [None, None]
+        if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates):
+            raise ValueError(f"{shape}: point {point!r} needs numbers 'x' and 'y'")
+        x, y = float(coordinates[0]), float(coordinates[1])
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError(f"{shape}: point x={x}, y={y} is not a finite number")
         result.append((x, y))

@@ -131,7 +131,7 @@ def test_an_annotation_file_that_is_not_json_is_named(tmp_path):
 
 def test_an_unknown_annotation_type_is_named_with_its_file(tmp_path):
     path = annotation_file(tmp_path, {"label": "A", "type": "ellipse", "points": points((0, 0))}, name="odd.json")
-    with pytest.raises(ValueError, match="odd.json.*'ellipse'"):
+    with pytest.raises(ValueError, match=r"odd.json'.*annotation 1 \('A' ellipse\): type 'ellipse' is not one of"):
         load(SegmentationLoader(["A"]), path)
 
 
@@ -200,11 +200,18 @@ def test_a_coordinate_that_is_not_finite_is_an_error_naming_the_file_and_the_sha
         load(SegmentationLoader(["A", "B"]), str(path))
 
 
-@pytest.mark.parametrize("point", [{"x": "left", "y": 3}, {"x": None, "y": 3}, {"x": [1], "y": 3}, {"y": 3}, 7])
+@pytest.mark.parametrize("point", [{"x": "left", "y": 3}, {"x": None, "y": 3}, {"x": [1], "y": 3}, {"y": 3}, 7,
+                                   {"x": "3", "y": 3}, {"x": True, "y": 3}])
 def test_a_point_that_is_not_numeric_is_an_error_naming_the_file_and_the_shape(tmp_path, point):
     path = annotation_file(tmp_path, {"label": "A", "type": "line", "points": [{"x": 0, "y": 0}, point]},
                            name="odd.json")
     with pytest.raises(ValueError, match=r"odd.json'.*annotation 1 \('A' line\).*needs numbers 'x' and 'y'"):
+        load(SegmentationLoader(["A"]), path)
+
+
+def test_a_shape_with_an_empty_point_list_is_an_error_naming_the_file_and_the_shape(tmp_path):
+    path = annotation_file(tmp_path, {"label": "A", "type": "polygon", "points": []}, name="odd.json")
+    with pytest.raises(ValueError, match=r"odd.json'.*annotation 1 \('A' polygon\) needs 'points'.*at least one"):
         load(SegmentationLoader(["A"]), path)
 
 
