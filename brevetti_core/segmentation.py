@@ -164,14 +164,18 @@ def _points(annotation: Mapping[str, Any], shape: str) -> list[Point]:
         raise ValueError(f"{shape} needs 'points': [{{'x': ..., 'y': ...}}, ...] (at least one), got {points!r}")
     result = []
     for point in points:
-        coordinates = [point.get(axis) for axis in "xy"] if isinstance(point, Mapping) else [None, None]
-        if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates):
+        x, y = (point.get("x"), point.get("y")) if isinstance(point, Mapping) else ("", "")
+        if not (_is_number(x) and _is_number(y)):
             raise ValueError(f"{shape}: point {point!r} needs numbers 'x' and 'y'")
-        x, y = float(coordinates[0]), float(coordinates[1])
+        x, y = float(x), float(y)
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError(f"{shape}: point x={x}, y={y} is not a finite number")
         result.append((x, y))
     return result
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _draw(draw: ImageDraw.ImageDraw, kind: str, points: list[Point], ink: int, size: tuple[int, int]) -> None:
