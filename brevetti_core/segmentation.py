@@ -17,7 +17,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -165,7 +165,7 @@ def _points(annotation: Mapping[str, Any], shape: str) -> list[Point]:
     result = []
     for point in points:
         x, y = (point.get("x"), point.get("y")) if isinstance(point, Mapping) else ("", "")
-        if not (_is_number(x) and _is_number(y)):
+        if not _is_number(x) or not _is_number(y):
             raise ValueError(f"{shape}: point {point!r} needs numbers 'x' and 'y'")
         x, y = float(x), float(y)
         if not (math.isfinite(x) and math.isfinite(y)):
@@ -174,7 +174,7 @@ def _points(annotation: Mapping[str, Any], shape: str) -> list[Point]:
     return result
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
