@@ -1,6 +1,7 @@
 """`brevetti job create|show|list`, run as a user would, in a subprocess (the demo: test_demo_cli.py)."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -88,6 +89,24 @@ def test_run_exits_with_the_scripts_status_and_prints_the_jobs(data_root, train_
     done = brevetti("job", "run", job_id, "--", sys.executable, str(train_script))
     assert done.returncode == 1
     assert f"job {job_id}: failed" in done.stderr and "epochs must not be negative" in done.stderr
+
+
+def test_run_passes_sigterm_on_to_the_job_which_ends_interrupted(data_root, tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text("import time\nfrom brevetti_core import Job\n\nclass SlowJob(Job):\n    def run(self):\n"
+                      "        print('training', flush=True)\n        time.sleep(300)\n\nSlowJob.init().start()\n")
+    job_id = brevetti("job", "create", "--name", "slow").stdout.strip()
+    process = subprocess.Popen([sys.executable, "-m", "brevetti_core", "job", "run", job_id, "--", sys.executable,
+                                str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "training", process.stderr.read()[-3000:]
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode != 0
+    assert json.loads((data_root / job_id / "artifacts" / "status.json").read_text())["status"] == "interrupted"
+    assert f"job {job_id}: interrupted" in stderr
 
 
 @pytest.mark.parametrize("args, message", [
