@@ -66,8 +66,8 @@ def test_a_misspelt_setting_is_one_line_with_a_suggestion_and_no_job_folder(trai
 
 
 def test_a_value_outside_a_fixed_set_names_the_allowed_values(train_script, data_root):
-    assert_one_line_exit_2(run(train_script, "--framework", "jax"), "setting 'framework' expects one of 'torch' or 'tf'",
-                           "got 'jax'")
+    assert_one_line_exit_2(run(train_script, "--framework", "jax"),
+                           "setting 'framework' expects one of 'torch' or 'tf'", "got 'jax'")
 
 
 def test_a_job_id_without_a_definition_is_one_line(train_script, data_root):
