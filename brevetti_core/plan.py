@@ -34,6 +34,7 @@ from . import rng, slots
 from .actions import Action
 from .sampling import Groups, Weighing, check_weighing, groupby_columns, table_groups
 from .sharding import WHOLE, Shard
+from .table_take import constant_columns, take_rows
 
 PLACE_COLUMNS = ("epoch", "batch", "position", "index", "group")
 """The plan's own columns: where a slot is (epoch, global batch, position in it) and what fills it."""
@@ -153,6 +154,7 @@ class Plan:
             self.groups = table_groups(self.samples, self.groupby, self.weighing)
         self.actions = tuple(actions)
         self.prefixes = plan_prefixes(self.actions)
+        self._constant_columns: frozenset[Any] | None = None
         self._orders = _EpochCache(self._compute_order)
         self._params = _EpochCache(self._compute_params)
 
@@ -239,8 +241,10 @@ class Plan:
         missing = [column for column in chosen if column not in self.samples.columns]
         if missing:
             raise KeyError(f"sample_columns {missing} are not in the samples; columns: {list(self.samples.columns)}")
-        # Drawing the parameters releases the GIL, so it overlaps the (GIL-bound) take of the sample columns.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        if self._constant_columns is None:  # once per table (with_actions copies it once known)
+            self._constant_columns = constant_columns(self.samples)
+        # Drawing the parameters and gathering Arrow string columns release the GIL: they overlap the rest.
+        with ThreadPoolExecutor(max_workers=3) as pool:
             params = pool.submit(self.params, epoch)
             index, group = self.order(epoch)
             slot = np.arange(len(index))
@@ -251,8 +255,8 @@ class Plan:
                 "index": index.astype(np.int64, copy=False),
                 "group": group.astype(np.int32),
             }
-            taken = self.samples[chosen].take(index).reset_index(drop=True)
-            columns = {**place, **{column: taken[column] for column in chosen}, **params.result()}
+            taken = take_rows(self.samples, chosen, index, self._constant_columns, pool)
+            columns = {**place, **taken, **params.result()}
         return pd.DataFrame(columns, copy=False)
 
     # -- batches -------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""take_rows gives exactly pandas' take (values, dtypes, a fresh RangeIndex) however a column is gathered."""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from brevetti_core.table_take import constant_columns, take_rows
+
+
+@pytest.fixture
+def table():
+    n = 50
+    return pd.DataFrame({
+        "category": pd.Series([("good",), ("bad",)] * (n // 2), dtype=object),
+        "path": pd.Series([f"s3://bucket/{i}.png" for i in range(n)], dtype="str"),
+        "bucket": pd.Series(["s3://bucket"] * n, dtype="str"),
+        "reference": pd.Series(["N/A"] * (n - 1) + [None], dtype="str"),
+        "dataset": pd.Series(["vials"] * n, dtype=object),
+        "weight": np.linspace(0, 1, n),
+    })
+
+
+@pytest.fixture
+def index():
+    return np.random.default_rng(3).integers(0, 50, 80)
+
+
+def expected(table, columns, index):
+    taken = table[columns].take(index).reset_index(drop=True)
+    return {name: taken[name] for name in columns}
+
+
+def test_only_arrow_string_columns_with_one_value_and_none_missing_are_constant(table):
+    assert constant_columns(table) == {"bucket"}
+
+
+def test_taken_columns_equal_pandas_take_with_their_dtypes(table, index):
+    columns = list(table.columns)
+    with ThreadPoolExecutor(2) as pool:
+        taken = take_rows(table, columns, index, constant_columns(table), pool)
+    want = expected(table, columns, index)
+    assert list(taken) == columns
+    for name in columns:
+        assert taken[name].dtype == want[name].dtype and taken[name].equals(want[name]), name
+        assert isinstance(taken[name].index, pd.RangeIndex)
+
+
+def test_a_table_with_a_duplicated_column_name_is_taken_as_pandas_does(table, index):
+    doubled = pd.concat([table[["path"]], table[["path", "bucket"]]], axis=1)
+    with ThreadPoolExecutor(2) as pool:
+        taken = take_rows(doubled, ["bucket"], index, constant_columns(doubled), pool)
+    assert taken["bucket"].equals(expected(doubled, ["bucket"], index)["bucket"])
