@@ -19,12 +19,11 @@ import logging
 import os
 import posixpath
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Mapping
 from typing import IO, Any, NamedTuple
 
-from .io_tools import IoTools, io_tools, protocol_of
+from .io_tools import IoTools, create_temp_file, io_tools, protocol_of
 from .output import json_value, package_versions
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class ModelArchive:
         folder = os.path.dirname(os.path.abspath(self.path)) if local else None
         if folder:
             os.makedirs(folder, exist_ok=True)
-        fd, self._partial = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(self.path)}.", suffix=".part")
+        fd, self._partial = create_temp_file(folder, prefix=f".{os.path.basename(self.path)}.", suffix=".part")
         raw = os.fdopen(fd, "wb")
         compressed = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
         self._files = [compressed, raw]

@@ -53,3 +53,12 @@ def test_every_file_a_job_writes_has_the_umask_mode(data_root, umask):
     assert len(files) >= 3
     assert {os.path.relpath(path, data_root): mode_of(path) for path in files} == \
         {os.path.relpath(path, data_root): 0o666 & ~umask for path in files}
+
+
+def test_a_model_archive_has_the_umask_mode(tmp_path, umask):
+    from brevetti_core.archive import ModelArchive
+
+    target = tmp_path / "model.tar.gz"
+    with ModelArchive(target, {"name": "vials", "producer": "test"}).open_write() as archive:
+        archive.add_asset("weights", "weights.bin", b"\x00" * 16)
+    assert mode_of(target) == 0o666 & ~umask
