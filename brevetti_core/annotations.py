@@ -14,7 +14,7 @@ import os
 import pandas as pd
 
 from .io_tools import IoTools, io_tools
-from .samples import content_etags, dataset_root, list_files, split_folder
+from .samples import REGULAR, content_etags, dataset_root, list_files, split_folder
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ def annotation_files(files: pd.DataFrame, io: IoTools = io_tools) -> pd.DataFram
     Returns columns `image_relpath`, `annotation_path`, `annotation_etag`, sorted by annotation path.
     """
     prefix = ANNOTATION_FOLDER + "/"
-    found = files[files["relpath"].str.startswith(prefix) & files["relpath"].str.endswith(".json")]
+    found = files[files["relpath"].str.startswith(prefix) & files["relpath"].str.endswith(".json")
+                  & (files["kind"] == REGULAR)]
     inner = found["relpath"].str.slice(len(prefix))
     image_relpath = split_folder(inner)[0]
     found, image_relpath = found[image_relpath != ""], image_relpath[image_relpath != ""]

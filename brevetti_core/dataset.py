@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class Scan(NamedTuple):
-    """What listing a dataset found: the sample table and the files skipped as non-images."""
+    """What listing a dataset found: the sample table and the entries skipped (non-images, and entries that are
+    not regular files, such as FIFOs and dangling symlinks: their `kind` says which)."""
 
     samples: pd.DataFrame
     skipped: pd.DataFrame
@@ -68,7 +69,7 @@ class Dataset(BaseModel):
 
     def scan(self, sample_filter: str | Iterable[str] = IMAGE_FILTER, class_mapping: ClassMapping | None = None,
              classes: Iterable[str] | None = None, annotations: bool | dict = False, io: IoTools = io_tools) -> Scan:
-        """The sample table (as `get_image_samples`) and the non-image files skipped (columns `path`, `relpath`)."""
+        """The sample table (as `get_image_samples`) and the entries skipped (columns `path`, `relpath`, `kind`)."""
         log.info("Getting image samples from dataset '%s' [%s]", self.name, self.bucket)
         root = dataset_root(self.bucket)
         files = list_files(root, io)
@@ -76,7 +77,7 @@ class Dataset(BaseModel):
                                        classes=classes, io=io)
         if len(skipped):
             examples = ", ".join(skipped["relpath"].head(3))
-            log.info("Skipped %d files that are not images in dataset '%s' (e.g. %s)",
+            log.info("Skipped %d entries that are not images in dataset '%s' (e.g. %s)",
                      len(skipped), self.name, examples)
         if table.empty:
             log.warning("Dataset '%s' [%s] contains no image samples", self.name, self.bucket)
@@ -87,7 +88,7 @@ class Dataset(BaseModel):
             options = {} if annotations is True else dict(annotations)
             table = merge_annotations(table, annotation_files(files, io), root, **options)
         log.info("Contents: %s", category_counts(table))
-        return Scan(table, skipped[["path", "relpath"]])
+        return Scan(table, skipped[["path", "relpath", "kind"]])
 
 
 def category_counts(samples: pd.DataFrame) -> dict[tuple[str, ...], int]:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATASET_ROOT = "__root__"
+REGULAR = "file"
+"""The `kind` of a listed regular file (or symlink to one): the only entries that are ever opened."""
 IMAGE_FILTER = r"\.(?:bmp|png|jpe?g|tiff?)$"
 """Default sample filter: a case-insensitive regex searched in the file name."""
 SAMPLE_COLUMNS = ["category", "folder", "path", "etag", "bucket", "dataset", "dataset_id", "reference", "url"]
@@ -62,39 +64,38 @@ def dataset_root(bucket: str | os.PathLike) -> str:
 def list_files(root: str, io: IoTools = io_tools) -> pd.DataFrame:
     """Every file below `root` (hidden ones included), sorted by path.
 
-    Returns columns `path` (full path or URI), `relpath` ('/'-separated, relative to root) and
-    `listing_etag` (the storage's ETag, None where it has none). Raises FileNotFoundError when
-    `root` is not an existing folder, bucket or prefix.
+    Returns columns `path` (full path or URI), `relpath` ('/'-separated, relative to root),
+    `listing_etag` (the storage's ETag, None where it has none) and `kind`: "file" for a regular file
+    (or a symlink to one), else what the local entry is ("a FIFO", "a dangling symlink", ...), which
+    nothing may open. Raises FileNotFoundError when `root` is not an existing folder, bucket or prefix.
     """
     if not io.exists(root):
         raise FileNotFoundError(f"dataset folder or bucket not found: {root}")
     if protocol_of(root) == "file" and not os.path.isdir(root):
         raise FileNotFoundError(f"dataset location is a file, not a folder: {root}")
     found = io.find(root, detail=True)
-    if protocol_of(root) == "file":
-        found = _regular_files(root, found)
+    kinds = _local_kinds(root, found) if protocol_of(root) == "file" else {}
     paths = pd.Series(list(found), dtype="str").sort_values(ignore_index=True)
     etags = [found[p].get("ETag") for p in paths]
     relpaths = paths.str.slice(len(root) + 1)
     if os.sep != "/" and protocol_of(root) == "file":
         relpaths = relpaths.str.replace(os.sep, "/", regex=False)
-    return pd.DataFrame({"path": paths, "relpath": relpaths, "listing_etag": pd.Series(etags, dtype=object)})
+    return pd.DataFrame({"path": paths, "relpath": relpaths, "listing_etag": pd.Series(etags, dtype=object),
+                         "kind": pd.Series([kinds.get(p, REGULAR) for p in paths], dtype="str")})
 
 
-def _regular_files(root: str, found: dict[str, dict]) -> dict[str, dict]:
-    """The entries of a local listing that are regular files (or symlinks to one); the others are logged."""
-    regular, left_out = {}, []
+def _local_kinds(root: str, found: dict[str, dict]) -> dict[str, str]:
+    """What the entries of a local listing that are not regular files (or symlinks to one) are; they are logged."""
+    kinds = {}
     for path, info in found.items():
         kind = None if info.get("type") == "file" and not info.get("islink") else _irregular_kind(path)
-        if kind is None:
-            regular[path] = info
-        else:
-            left_out.append(f"{os.path.relpath(path, root)} ({kind})")
-    if left_out:
-        left_out.sort()
+        if kind is not None:
+            kinds[path] = kind
+    if kinds:
+        left_out = sorted(f"{os.path.relpath(path, root)} ({kind})" for path, kind in kinds.items())
         log.warning("Skipped %d entries under %s that are not regular files (e.g. %s)",
                     len(left_out), root, ", ".join(left_out[:3]))
-    return regular
+    return kinds
 
 
 def _irregular_kind(path: str) -> str | None:
@@ -222,11 +223,12 @@ def image_samples(root: str, files: pd.DataFrame, *, sample_filter: str | Iterab
                   io: IoTools = io_tools) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sample rows (`category`, `folder`, `path`, `etag`, `url`) of a listing, and the skipped non-image files.
 
-    `files` is a `list_files(root)` listing; hidden files are ignored, files not matching
-    `sample_filter` are returned as the second table, rows whose category `classes` empties are dropped.
+    `files` is a `list_files(root)` listing; hidden files are ignored, files not matching `sample_filter`
+    and entries that are not regular files are returned as the second table, rows whose category `classes`
+    empties are dropped.
     """
     visible = files[~hidden(files["relpath"])]
-    is_image = image_mask(visible["relpath"], sample_filter)
+    is_image = image_mask(visible["relpath"], sample_filter) & (visible["kind"] == REGULAR)
     images, skipped = visible[is_image], visible[~is_image]
     category, folder = categorise(images["relpath"], class_mapping, classes)
     kept = category.notna()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..io_tools import io_tools
-from ..samples import unreadable_images
+from ..samples import REGULAR, unreadable_images
 from ..split import MODE_HASH, MODE_SORTED_PERMUTATION, SampleSplit
 
 LISTED_EXAMPLES = 20
@@ -59,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
             if stratification else ""
         print(f"Split: {args.split:g} train by {args.mode}{strata} (seed {splitter.seed_used}; --seed "
               f"{splitter.seed_used} gives this split again)")
-    print(f"Dataset {dataset.bucket}: {len(samples)} images, {len(skipped)} other files")
+    print(f"Dataset {dataset.bucket}: {len(samples)} images, {len(skipped)} other entries")
     print()
     print(_counts(samples))
     _print_duplicates(samples)
-    _print_list("Files skipped as non-images", skipped["relpath"].tolist())
+    regular = skipped["kind"] == REGULAR
+    _print_list("Files skipped as non-images", skipped.loc[regular, "relpath"].tolist())
+    _print_list("Entries skipped as not regular files",
+                [f"{r} ({k})" for r, k in zip(skipped.loc[~regular, "relpath"], skipped.loc[~regular, "kind"])])
     if args.verify and len(samples):
         unreadable = unreadable_images(samples["path"].tolist())
         _print_list("Unreadable images", [f"{p}: {e}" for p, e in zip(unreadable["path"], unreadable["error"])])

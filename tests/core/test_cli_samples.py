@@ -25,7 +25,7 @@ def run(capsys, *args):
 def test_prints_the_number_of_images_per_category(vials, capsys):
     code, out = run(capsys, vials, "--no-verify")
     assert code == 0
-    assert f"Dataset {vials}: 23 images, 1 other files" in out.out
+    assert f"Dataset {vials}: 23 images, 1 other entries" in out.out
     lines = out.out.splitlines()
     good = len(list((vials / "good").glob("*.bmp")))
     assert any(line.split() == ["good", str(good)] for line in lines)
@@ -102,7 +102,7 @@ def test_summarises_an_s3_dataset(vials, s3_bucket, s3_client, capsys):
     upload_tree(s3_client, vials, s3_bucket)
     code, out = run(capsys, s3_bucket)
     assert code == 0
-    assert f"Dataset {s3_bucket}: 23 images, 1 other files" in out.out
+    assert f"Dataset {s3_bucket}: 23 images, 1 other entries" in out.out
     assert "Unreadable images: 1" in out.out
 
 

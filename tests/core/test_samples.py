@@ -94,7 +94,7 @@ def test_non_images_are_skipped_and_counted_in_the_log(tree, caplog):
     with caplog.at_level(logging.INFO, logger="brevetti_core"):
         samples = Dataset(bucket=tree, name="parts").get_image_samples()
     assert not samples["path"].str.endswith(".txt").any()
-    assert "Skipped 1 files that are not images in dataset 'parts' (e.g. notes.txt)" in caplog.text
+    assert "Skipped 1 entries that are not images in dataset 'parts' (e.g. notes.txt)" in caplog.text
 
 
 def test_hidden_files_and_folders_are_not_samples(tree):

@@ -77,7 +77,16 @@ def test_brevetti_samples_summarises_a_folder_with_a_fifo_and_a_dangling_symlink
     (parts / "good" / "gone.png").symlink_to(parts / "nowhere.png")
     assert main(["samples", str(parts)]) == 0
     out = capsys.readouterr().out
-    assert f"Dataset {parts}: 2 images, 0 other files" in out and "Unreadable images: 0" in out
+    assert f"Dataset {parts}: 2 images, 2 other entries" in out and "Unreadable images: 0" in out
+    assert "Entries skipped as not regular files: 2\n  good/gone.png (a dangling symlink)\n  good/x.png (a FIFO)" in out
+
+
+@pytest.mark.timeout(LISTING_TIMEOUT_S)
+def test_a_fifo_named_like_an_annotation_is_not_opened(parts):
+    (parts / ".annotations" / "good").mkdir(parents=True)
+    os.mkfifo(parts / ".annotations" / "good" / "a.png.json")
+    samples = Dataset(bucket=str(parts)).get_image_samples(annotations=True)
+    assert (samples["annotation_path"].fillna("") == "").all() and len(samples) == 2
 
 
 def test_an_empty_file_is_reported_as_empty(parts):
