@@ -143,7 +143,7 @@ def list_jobs(args: argparse.Namespace) -> int:
         if "error" in job:
             print(f"{job['id']}  unreadable: {job['error']}")
         else:
-            print(f"{job['id']}  {job['status'] or 'new':<11}  {job['datasets']} dataset(s)  {job['name']}")
+            print(f"{job['id']}  {job['status'] or 'not started':<11}  {job['datasets']} dataset(s)  {job['name']}")
     return 0
 
 

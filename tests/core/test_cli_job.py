@@ -44,7 +44,7 @@ def test_list_shows_every_job(data_root, images):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [ids[1], ids[0]]
-    assert lines[0].endswith("a-job") and " new " in lines[0]
+    assert lines[0].endswith("a-job") and " not started " in lines[0]
 
 
 TRAIN_SCRIPT = """
