@@ -121,15 +121,17 @@ class IoTools:
         self._filesystems: dict[tuple, fsspec.AbstractFileSystem] = {}
         self._cache_filesystems: dict[int, fsspec.AbstractFileSystem] = {}
         self._lock = threading.Lock()
+        self._bucket_lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         # Filesystems and the lock are rebuilt on demand, so a copy (a job's, a DataLoader worker's)
-        # routes paths the same way with the same cache root.
-        return {"cache_root": self.cache_root}
+        # routes paths the same way with the same cache root, without checking the same buckets again.
+        return {"cache_root": self.cache_root, "checked_buckets": set(self._checked_buckets)}
 
     def __setstate__(self, state: dict) -> None:
         IoTools.__init__(self)
         self._use_root(state["cache_root"])  # a copy does not become the process's data-loading cache
+        self._checked_buckets = set(state.get("checked_buckets", ()))
 
     # -- routing -------------------------------------------------------------------------------
     def filesystem(self, path: str | os.PathLike) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -170,6 +172,11 @@ class IoTools:
         bucket = bucket_of(path)
         if not bucket or (key, bucket) in self._checked_buckets:
             return
+        with self._bucket_lock:  # threads reading ahead (batch_reads) would each ask otherwise
+            if (key, bucket) not in self._checked_buckets:
+                self._ask_bucket(fs, key, bucket, path)
+
+    def _ask_bucket(self, fs: fsspec.AbstractFileSystem, key: tuple, bucket: str, path: str) -> None:
         try:
             fs.call_s3("list_objects_v2", Bucket=bucket, MaxKeys=1)
         except Exception as error:
