@@ -49,6 +49,17 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def url_secrets(url: str) -> list[str]:
+    """The credentials `url` carries (its password, credential query values), to redact where text quotes them."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return []
+    values = [v for name, v in parse_qsl(parts.query, keep_blank_values=True) if name.lower() in CREDENTIAL_PARAMETERS]
+    return [secret for secret in [password, *values] if secret]
+
+
 def redact_text(text: str, secret: str | None = None) -> str:
     """Free text with URL credentials and whole-token occurrences of `secret` replaced by ``***``."""
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)

@@ -14,6 +14,8 @@ import logging
 import os
 from typing import Any
 
+from .redaction import redact_text, url_secrets
+
 log = logging.getLogger(__name__)
 
 ATTEMPTS_ENV = "BREVETTI_S3_ATTEMPTS"
@@ -27,7 +29,14 @@ CREDENTIALS_HINT = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PR
 
 
 class StorageError(OSError):
-    """Object storage cannot be used as configured (missing bucket, refused credentials, unreachable endpoint)."""
+    """Object storage cannot be used as configured (missing bucket, refused credentials, unreachable endpoint).
+
+    The message is one line with any credentials in the URIs it quotes (``user:password@``, signature or
+    token query parameters) replaced by ``***``: it is shown to users and written to status.json.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(redact_text(message).split()))
 
 
 def s3_attempts() -> int:
@@ -113,8 +122,19 @@ def translate(error: BaseException, bucket: str, path: str, endpoint: str | None
     """The StorageError that `error` (from s3fs/botocore on `path`) means, or None when it is not a storage failure.
 
     FileNotFoundError of a key is not one (the caller keeps it); a 403 without an error code is left
-    to the caller too, which can ask the bucket what it means (a HEAD response carries no code).
+    to the caller too, which can ask the bucket what it means (a HEAD response carries no code). The
+    credentials `path` carries are redacted wherever the message quotes them (botocore quotes parts of it).
     """
+    translated = _translate(error, bucket, path, endpoint)
+    if translated is None:
+        return None
+    message = str(translated)
+    for secret in url_secrets(path):
+        message = redact_text(message, secret)
+    return StorageError(message)
+
+
+def _translate(error: BaseException, bucket: str, path: str, endpoint: str | None) -> StorageError | None:
     code = error_code(error)
     name = type(error).__name__
     if code in MISSING_BUCKET_CODES:

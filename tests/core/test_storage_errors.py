@@ -173,3 +173,11 @@ def test_a_job_whose_storage_dies_fails_with_a_storage_error_and_then_reads_as_l
         assert status["status"] == "lost" and status["lost"].startswith("no heartbeat from")
     finally:
         revived.stop()
+
+
+def test_credentials_in_a_dataset_uri_never_reach_the_error(s3_env):
+    with pytest.raises(StorageError) as raised:
+        IoTools().find("s3://alice:pw55@bucket/data?signature=SIG77")
+    message = str(raised.value)
+    assert "pw55" not in message and "SIG77" not in message and "\n" not in message
+    assert "alice:***@" in message
