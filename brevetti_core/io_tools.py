@@ -24,6 +24,7 @@ import logging
 import os
 import posixpath
 import secrets
+import stat
 import tempfile
 import threading
 import weakref
@@ -248,6 +249,8 @@ class IoTools:
             return staged
         use_cache = self.cache_root is not None and is_remote(path) and cache is not False
         fs, fs_path = self._cached_filesystem(path) if use_cache else self.filesystem(path)
+        if protocol_of(path) == "file":
+            _refuse_special_file(fs_path)
         try:
             with self._storage_errors(path):
                 if use_cache:
@@ -385,3 +388,13 @@ def _forget_filesystems_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_filesystems_after_fork)
 
 io_tools = IoTools()
+
+
+def _refuse_special_file(path: str) -> None:
+    """OSError naming `path` if it is a FIFO, socket or device: opening one can block forever; none holds a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return  # the read itself reports it
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise OSError(f"not a regular file (a FIFO, socket or device): {path}")

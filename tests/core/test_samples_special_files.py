@@ -3,9 +3,11 @@ import logging
 import os
 import socket
 
+import pandas as pd
 import pytest
 from PIL import Image
 
+from brevetti_core import DataGenerator, ImagePipeline
 from brevetti_core.cli.main import main
 from brevetti_core.dataset import Dataset
 from brevetti_core.image.decode import DecodeOptions
@@ -105,3 +107,15 @@ def test_an_unrecognised_file_is_reported_by_its_first_bytes_not_by_a_buffer(par
 def test_an_image_over_the_pixel_limit_is_reported_with_its_size(parts):
     (error,) = unreadable_images([str(parts / "good" / "a.png")], options=DecodeOptions(max_pixels=40))["error"]
     assert error.startswith("8x6 is 48 pixels, more than max_pixels=40;")
+
+
+@pytest.mark.timeout(LISTING_TIMEOUT_S)
+def test_a_fifo_named_in_a_sample_table_fails_its_sample_instead_of_blocking(parts):
+    fifo = parts / "good" / "x.png"
+    os.mkfifo(fifo)
+    samples = Dataset(bucket=str(parts)).get_image_samples()
+    samples = pd.concat([samples, samples.iloc[:1].assign(path=str(fifo))], ignore_index=True)
+    generator = DataGenerator(samples, batch_size=len(samples), output_structure="img").map(
+        ImagePipeline(target_size=(8, 8)))
+    with pytest.raises(Exception, match=r"not a regular file \(a FIFO, socket or device\): .*good/x\.png"):
+        next(generator.get_dataset_numpy())
