@@ -7,11 +7,12 @@ written, ``run()`` not called yet) or the job's final status, one of ``"complete
 ``hook(job, "epoch", epoch=<int>, logs=<dict>)`` (progress.jsonl already written). Hooks live in one
 process-wide registry and run in registration order::
 
+    import logging
     from brevetti_core import job_hooks
 
     def log_end(job, event):
         if event in job_hooks.END_EVENTS:
-            print(job.id, event)
+            logging.getLogger("my_hooks").info("job %s %s", job.id, event)
 
     job_hooks.register(log_end)           # named "<module>.log_end"; register(hook, name=...) to choose
     job_hooks.unregister("report")        # jobs stop writing report.html

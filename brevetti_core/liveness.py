@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-import math
 import os
 import socket
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from .env_seconds import env_seconds
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,7 @@ LOST = "lost"
 
 def heartbeat_seconds() -> float:
     """The heartbeat interval: BREVETTI_HEARTBEAT_SECONDS, else 30 s."""
-    text = os.environ.get(HEARTBEAT_ENV)
-    if not text:
-        return DEFAULT_HEARTBEAT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"{HEARTBEAT_ENV} must be a number of seconds, got {text!r}") from None
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ValueError(f"{HEARTBEAT_ENV} must be a positive, finite number of seconds, got {text!r}")
-    return seconds
+    return env_seconds(HEARTBEAT_ENV, DEFAULT_HEARTBEAT_SECONDS)
 
 
 def utc_now() -> str:

@@ -9,13 +9,14 @@ draws the bar only when its stream is a terminal, and otherwise logs one INFO li
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from tqdm import tqdm
+
+from .env_seconds import env_seconds
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,8 @@ def progress(iterable: Iterable[Any] | None = None, *, total: int | None = None,
 
 
 def interval_seconds() -> float:
-    """Seconds between two progress log lines: BREVETTI_PROGRESS_SECONDS, else 30."""
-    text = os.environ.get(INTERVAL_ENV)
-    if not text:
-        return DEFAULT_INTERVAL
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"{INTERVAL_ENV} must be a number of seconds, got {text!r}") from None
-    if seconds < 0:
-        raise ValueError(f"{INTERVAL_ENV} must not be negative, got {text!r}")
-    return seconds
+    """Seconds between two progress log lines: BREVETTI_PROGRESS_SECONDS, else 30 (0: every step)."""
+    return env_seconds(INTERVAL_ENV, DEFAULT_INTERVAL, zero_allowed=True)
 
 
 class LoggedProgress:
