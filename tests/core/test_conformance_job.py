@@ -5,8 +5,6 @@ asserts brevetti's behaviour and says so; docs/migrating-from-brevettiai.md give
 """
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import BaseModel, Field
@@ -39,28 +37,6 @@ class DotJob(Job):
 def no_cache_env(monkeypatch):
     monkeypatch.delenv("BREVETTI_CACHE", raising=False)
     monkeypatch.delenv("BREVETTI_HOST_NAME", raising=False)
-
-
-@pytest.fixture
-def platform():
-    """A local HTTP server standing in for the platform; yields (base URL, received POST paths)."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            received.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", received
-    server.shutdown()
-    server.server_close()
 
 
 def test_run_using_artifacts_path_before_start_raises_permission_error(data_root):
@@ -150,7 +126,7 @@ def test_completion_posts_the_package_path_relative_to_the_job_folder(data_root,
     job.start(complete=False)
     job.io.write_file(job.artifact_path("my model.tar.gz"), b"model")
     job.complete(package_path=job.artifact_path("my model.tar.gz"))
-    assert received == ["/api/models/7/complete?path=artifacts/my%20model.tar.gz"]
+    assert [path for path, _ in received] == ["/api/models/7/complete?path=artifacts/my%20model.tar.gz"]
 
 
 def test_a_package_outside_the_job_folder_is_refused(data_root, tmp_path):

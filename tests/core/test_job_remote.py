@@ -3,37 +3,13 @@ import json
 import logging
 import os
 import socket
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from brevetti_core.job import Job
 
 API_KEY = "sk-live-7f3a9c2e51"
-
-
-@pytest.fixture
-def platform():
-    """A local HTTP server standing in for the platform; yields (base URL, received [(path, body)])."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-            received.append((self.path, body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", received
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
