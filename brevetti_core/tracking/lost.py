@@ -8,11 +8,9 @@ never fails because of tracking.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 from ..io_tools import IoTools, io_tools
@@ -58,34 +56,18 @@ def store_uri(recorded: str) -> str:
 
 def _end_run(uri: str, run_id: str, status: dict) -> str | None:
     from mlflow.entities import RunStatus
-    from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT
     from mlflow.tracking import MlflowClient
 
-    from .mlflow_run import reachable
+    from .mlflow_run import end_run, reachable
 
     if not reachable(uri):
         raise ConnectionError("no answer")
     client = MlflowClient(tracking_uri=uri)
     if client.get_run(run_id).info.status != RunStatus.to_string(RunStatus.RUNNING):
         return None
-    # MLflow would print the run's URL on stdout, inside the reader's listing.
-    with _env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name, "true"):
-        client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED), end_time=_last_sign_of_life(status))
+    end_run(client, run_id, RunStatus.to_string(RunStatus.KILLED), end_time=_last_sign_of_life(status))
     log.info("MLflow run %s ended as KILLED: its job is lost (%s)", run_id, status.get("lost", "gone"))
     return run_id
-
-
-@contextlib.contextmanager
-def _env(name: str, value: str) -> Iterator[None]:
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
 
 
 def _last_sign_of_life(status: dict) -> int | None:

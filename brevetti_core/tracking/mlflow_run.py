@@ -12,12 +12,13 @@ costs seconds, not MLflow's minutes of retries), ``sqlite:///`` or a ``file:`` f
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -77,7 +78,7 @@ class MlflowRun:
             started._log_batches(params=[Param(key, value) for key, value in values.items()],
                                  tags=[RunTag(key, value) for key, value in tag_values.items()])
         except Exception:
-            client.set_terminated(started.run_id, RunStatus.to_string(RunStatus.FAILED))  # no run left RUNNING
+            end_run(client, started.run_id, RunStatus.to_string(RunStatus.FAILED))  # no run left RUNNING
             raise
         started._tags = set(tag_values)
         log.info("Job %s is MLflow run %s in experiment %r at %s", job.id, started.run_id, experiment,
@@ -107,20 +108,7 @@ class MlflowRun:
         self._attempt("the run status", self._terminate, RunStatus.to_string(RUN_STATUS[status]))
 
     def _terminate(self, status: str) -> None:
-        if redact_text(self.uri) == self.uri:
-            self.client.set_terminated(self.run_id, status)
-            return
-        # MLflow prints the run's URL on stdout as it ends it, and that URL would carry the URI's password.
-        variable = MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name
-        before = os.environ.get(variable)
-        os.environ[variable] = "true"
-        try:
-            self.client.set_terminated(self.run_id, status)
-        finally:
-            if before is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = before
+        end_run(self.client, self.run_id, status)
 
     def _log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         stamp = int(time.time() * 1000)
@@ -201,3 +189,23 @@ def experiment_of(client: MlflowClient, name: str) -> str:
         raise TrackingUnavailable(f"the experiment {fitted_name!r} is deleted: restore it in MLflow or choose "
                                   f"another name (MLFLOW_EXPERIMENT_NAME or tracking.enable(experiment=...))")
     return experiment.experiment_id
+
+
+def end_run(client: MlflowClient, run_id: str, status: str, end_time: int | None = None) -> None:
+    """End run `run_id` as `status` without MLflow printing the run's URL on stdout (where it would land in a
+    command's output, with the tracking URI's password if it has one)."""
+    with _env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name, "true"):
+        client.set_terminated(run_id, status, end_time=end_time)
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
