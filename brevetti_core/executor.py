@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .actions import Action, Sample
+from .allocator import keep_freed_memory
 from .batch_reads import FileColumn, batch_reads, file_columns
 from .batching import Batch, as_numpy_sample, batch_spec, collate, declared_shapes, zero_sample
 from .content_cache import CacheFullError
@@ -143,6 +144,7 @@ class Executor:
         """The plan's samples, loaded (`load`) or as the table holds them, and the failures absorbed per on_error."""
         if not load:
             return [self.sample(row) for row in plan.rows], []
+        keep_freed_memory()  # in whichever process loads: a worker's image temporaries reuse warm heap pages
         with batch_reads(self.file_columns, plan.rows):
             results = [self.try_load(row) for row in plan.rows]
         loaded = [result for result in results if not isinstance(result, SampleError)]
