@@ -127,10 +127,7 @@ def mean_blur(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def correlate(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     """1-D correlation of `image` with `kernel` along `axis` (centred; even kernels lean left), reflected borders."""
     before = (len(kernel) - 1) // 2
-    after = len(kernel) - 1 - before
-    widths = [(0, 0)] * image.ndim
-    widths[axis] = (before, after)
-    padded = np.pad(image, widths, mode="reflect")
+    padded = _reflect_pad(image, before, len(kernel) - 1 - before, axis)
     length = image.shape[axis]
     window = [slice(None)] * image.ndim
     out: np.ndarray | None = None
@@ -139,10 +136,34 @@ def correlate(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
         if weight == 0:
             continue
         window[axis] = slice(tap, tap + length)
+        taken = padded[tuple(window)]
         if out is None:
-            out = padded[tuple(window)] * np.float32(weight)
+            out = taken * np.float32(weight)
             continue
-        # Products into one reused buffer, summed in tap order: the same roundings as out + w * x, fewer allocations.
-        term = np.multiply(padded[tuple(window)], np.float32(weight), out=term)
-        out += term
+        # Products into one reused buffer, summed in tap order: the same roundings as out + w * x, fewer allocations;
+        # a weight of 1 multiplies exactly, so it is added as it is.
+        if weight == 1:
+            out += taken
+        else:
+            term = np.multiply(taken, np.float32(weight), out=term)
+            out += term
     return out if out is not None else np.zeros_like(image)
+
+
+def _reflect_pad(image: np.ndarray, before: int, after: int, axis: int) -> np.ndarray:
+    """`image` padded along `axis` by reflection without repeating the edge (numpy's "reflect")."""
+    length = image.shape[axis]
+    if max(before, after) >= length:  # reflections of reflections: numpy's general case
+        widths = [(0, 0)] * image.ndim
+        widths[axis] = (before, after)
+        return np.pad(image, widths, mode="reflect")
+    shape = list(image.shape)
+    shape[axis] = length + before + after
+    padded = np.empty(shape, image.dtype)
+    moved, source = np.moveaxis(padded, axis, 0), np.moveaxis(image, axis, 0)
+    moved[before:before + length] = source
+    if before:
+        moved[:before] = source[before:0:-1]
+    if after:
+        moved[before + length:] = source[-2:-2 - after:-1]
+    return padded
