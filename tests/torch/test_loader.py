@@ -211,3 +211,25 @@ def test_a_saved_plan_replays_as_the_batches_it_was_saved_from(make_generator, t
     assert [img.tobytes() for img, _ in replayed] == [img.tobytes() for img, _ in expected]
     assert [onehot.tobytes() for _, onehot in replayed] == [onehot.tobytes() for _, onehot in expected]
     assert all(onehot.any(axis=1).all() for _, onehot in replayed)
+
+
+class _TensorsOfWorker(torch.utils.data.Dataset):
+    """Each item: what ``to_torch`` makes in the worker of numpy batch values of every kind it converts."""
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int):
+        from brevetti_torch.pipeline import to_torch
+
+        values = {"img": np.arange(2 * 4 * 5 * 3, dtype=np.float32).reshape(2, 4, 5, 3),
+                  "onehot": np.eye(2, dtype=np.float32), "index": np.array([3, 4]), "flag": np.array([True, False])}
+        return {key: (to_torch(value, channels_last=False), value) for key, value in values.items()}
+
+
+def test_worker_tensors_arrive_in_shared_memory_equal_to_their_numpy_values():
+    batch = next(iter(DataLoader(_TensorsOfWorker(), batch_size=None, num_workers=1)))
+    for key, (tensor, value) in batch.items():
+        expected = value.numpy().transpose(0, 3, 1, 2) if key == "img" else value.numpy()
+        assert tensor.is_shared() and tensor.is_contiguous(), key
+        assert tensor.dtype == value.dtype and np.array_equal(tensor.numpy(), expected), key
