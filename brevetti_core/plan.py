@@ -34,6 +34,7 @@ from . import rng, slots
 from .actions import Action
 from .sampling import Groups, Weighing, check_weighing, groupby_columns, table_groups
 from .sharding import WHOLE, Shard
+from .table_rows import RowReader
 from .table_take import constant_columns, take_rows
 
 PLACE_COLUMNS = ("epoch", "batch", "position", "index", "group")
@@ -155,6 +156,7 @@ class Plan:
         self.actions = tuple(actions)
         self.prefixes = plan_prefixes(self.actions)
         self._constant_columns: frozenset[Any] | None = None
+        self._row_reader: RowReader | None = None
         self._orders = _EpochCache(self._compute_order)
         self._params = _EpochCache(self._compute_params)
 
@@ -169,6 +171,7 @@ class Plan:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         del state["_orders"], state["_params"]
+        state["_row_reader"] = None  # column views of the table: rebuilt where the plan is used
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -290,14 +293,18 @@ class Plan:
         return BatchPlan(epoch, batch, self._rows(epoch, batch, lo + shard_lo, lo + shard_hi, lo, with_params))
 
     def _rows(self, epoch: int, batch: int, lo: int, hi: int, batch_lo: int, with_params: bool) -> tuple[dict, ...]:
+        if hi <= lo:
+            return ()
         index, group = self.order(epoch)
-        records = self.samples.iloc[index[lo:hi]].to_dict("records")
-        params = {name: values[lo:hi] for name, values in self.params(epoch).items()} if with_params else {}
-        rows = []
-        for offset, record in enumerate(records):
-            slot = lo + offset
-            row = {"epoch": epoch, "batch": batch, "position": slot - batch_lo, "index": int(index[slot]),
-                   "group": int(group[slot]), **record}
-            row.update((name, values[offset]) for name, values in params.items())
-            rows.append(row)
-        return tuple(rows)
+        if self._row_reader is None:  # once per process: plans travel to workers without it
+            self._row_reader = RowReader(self.samples)
+        count = hi - lo
+        keys = [*PLACE_COLUMNS, *self._row_reader.columns]
+        values = [[epoch] * count, [batch] * count, list(range(lo - batch_lo, hi - batch_lo)),
+                  index[lo:hi].tolist(), group[lo:hi].tolist(), *self._row_reader.columns_at(index[lo:hi])]
+        if with_params:
+            for name, drawn in self.params(epoch).items():
+                keys.append(name)
+                values.append(list(drawn[lo:hi]))  # numpy scalars, as the table's cells
+        return tuple(dict(zip(keys, row)) for row in zip(*values))
+
