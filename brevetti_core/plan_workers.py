@@ -6,35 +6,57 @@ executor and runs whole batch plans; results travel back pickled (a memory copy)
 submitted a bounded window ahead of the element asked for, so a consumer with few threads still
 keeps every worker busy, and callers take results by element index, so the order of the
 pipeline is the caller's, never the workers'. The same executor runs the same plans as in the
-calling process: the batches are the same bytes.
+calling process: the batches are the same bytes. Large arrays come back through shared memory
+(`shared_batches`), two copies instead of a pickle's four; results dropped unread (a window left
+behind by a restarted iteration, a pipeline collected early) have their files removed.
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from . import shared_batches
 from .executor import Executor
 from .plan import BatchPlan
 
-_worker_executor: Executor | None = None
-_worker_load = True
+_worker: dict[str, Any] = {}  # what _install gave this worker process: executor, load, owner, folder
 
 
-def _install(executor: Executor, load: bool) -> None:
-    """Worker initialiser: the executor every task of this worker runs."""
-    global _worker_executor, _worker_load
-    _worker_executor, _worker_load = executor, load
+def _install(executor: Executor, load: bool, owner: int, folder: str | None) -> None:
+    """Worker initialiser: the executor every task of this worker runs, and where its large arrays go."""
+    _worker.update(executor=executor, load=load, owner=owner, folder=folder)
 
 
 def _execute(plan: BatchPlan) -> tuple[int, Any, list]:
-    """Worker task: the epoch of `plan`, its numpy batch and the failures it absorbed."""
-    if _worker_executor is None:
+    """Worker task: the epoch of `plan`, its batch (large arrays in shared memory) and the failures it absorbed."""
+    if "executor" not in _worker:
         raise RuntimeError("a PlanWorkers task ran in a process that PlanWorkers did not start")
-    return (plan.epoch, *_worker_executor.execute(plan, _worker_load))
+    batch, failures = _worker["executor"].execute(plan, _worker["load"])
+    return plan.epoch, shared_batches.export(batch, _worker["owner"], _worker["folder"]), failures
+
+
+def _drop(future: Future) -> None:
+    """Give up `future`: cancel it, or remove the shared-memory files of its result once it comes."""
+    if not future.cancel():
+        future.add_done_callback(_discard_result)
+
+
+def _discard_result(future: Future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        shared_batches.discard(future.result()[1])
+
+
+def _shut_down(pool: ProcessPoolExecutor, pending: dict[int, Future]) -> None:
+    """Stop `pool`, dropping the results nobody will read."""
+    for future in pending.values():
+        _drop(future)
+    pending.clear()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class PlanWorkers:
@@ -69,18 +91,21 @@ class PlanWorkers:
                 future = pool.submit(_execute, plan)
             # Keep the window [index, index + ahead] submitted; drop what a restarted iteration left behind.
             for stale in [i for i in self._pending if not index < i <= index + self.ahead]:
-                self._pending.pop(stale).cancel()
+                _drop(self._pending.pop(stale))
             for upcoming in range(index + 1, index + self.ahead + 1):
                 if upcoming not in self._pending:
                     plan = self.plans(upcoming)
                     if plan is None:
                         break
                     self._pending[upcoming] = pool.submit(_execute, plan)
-        return future.result()
+        epoch, batch, failures = future.result()
+        return epoch, shared_batches.restore(batch), failures
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            folder = shared_batches.usable_folder()
+            shared_batches.remove_stale(folder)
             self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_install,
-                                             initargs=(self.executor, self.load))
-            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+                                             initargs=(self.executor, self.load, os.getpid(), folder))
+            weakref.finalize(self, _shut_down, self._pool, self._pending)
         return self._pool
