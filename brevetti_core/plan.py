@@ -244,11 +244,11 @@ class Plan:
         missing = [column for column in chosen if column not in self.samples.columns]
         if missing:
             raise KeyError(f"sample_columns {missing} are not in the samples; columns: {list(self.samples.columns)}")
-        if self._constant_columns is None:  # once per table (with_actions copies it once known)
-            self._constant_columns = constant_columns(self.samples)
-        # Drawing the parameters and gathering Arrow string columns release the GIL: they overlap the rest.
+        # Drawing the parameters and reading Arrow string columns release the GIL: they overlap the rest.
         with ThreadPoolExecutor(max_workers=3) as pool:
             params = pool.submit(self.params, epoch)
+            if self._constant_columns is None:  # once per table (with_actions copies it once known)
+                self._constant_columns = constant_columns(self.samples, pool)
             index, group = self.order(epoch)
             slot = np.arange(len(index))
             place = {

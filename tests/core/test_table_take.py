@@ -51,3 +51,16 @@ def test_a_table_with_a_duplicated_column_name_is_taken_as_pandas_does(table, in
     with ThreadPoolExecutor(2) as pool:
         taken = take_rows(doubled, ["bucket"], index, constant_columns(doubled), pool)
     assert taken["bucket"].equals(expected(doubled, ["bucket"], index)["bucket"])
+
+
+def test_a_string_column_differing_in_one_row_between_probed_rows_is_not_constant():
+    values = ["s3://bucket"] * 1000
+    values[1] = "s3://other"
+    table = pd.DataFrame({"bucket": pd.Series(values, dtype="str"),
+                          "dataset": pd.Series(["vials"] * 1000, dtype="str")})
+    assert constant_columns(table) == {"dataset"}
+
+
+def test_constant_columns_checked_in_a_pool_are_those_checked_in_the_caller(table):
+    with ThreadPoolExecutor(2) as pool:
+        assert constant_columns(table, pool) == constant_columns(table)
