@@ -58,10 +58,12 @@ def draw_groups(weights: np.ndarray, n: int, seed: int, epoch: int) -> np.ndarra
     if len(edges) > 32:
         picked = np.searchsorted(edges, draws, side="right")
     else:  # a few comparison passes beat a binary search per draw; both count the edges <= draw
-        picked = np.zeros(n, np.intp)
+        picked = np.zeros(n, np.int8)  # small counts: an eighth of the memory traffic of intp on 10M slots
         for edge in edges:
             picked += draws >= edge
-    return drawable[picked]
+    if len(drawable) == len(weights):  # every group drawable: the count is the group
+        return smallest_int(picked)
+    return smallest_int(drawable)[picked]
 
 
 def group_members(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
