@@ -42,6 +42,12 @@ def test_records_by_index_equal_pandas_records_for_every_column_kind():
     assert typed(RowReader(table).records(index)) == typed(table.iloc[index].to_dict("records"))
 
 
+def test_records_of_a_concatenated_table_with_string_columns_in_several_pieces_equal_pandas_records():
+    table = pd.concat([mixed_table(12), mixed_table(9)], ignore_index=True)
+    index = np.array([20, 3, 12, 0, 11, 15])
+    assert typed(RowReader(table).records(index)) == typed(table.iloc[index].to_dict("records"))
+
+
 def test_a_duplicated_column_name_keeps_its_first_place_and_its_last_value_as_in_pandas_records():
     table = pd.DataFrame([[1, "x", 2.5], [3, "y", 4.5]], columns=["a", "b", "a"])
     with pytest.warns(UserWarning, match="not unique"):
