@@ -250,11 +250,12 @@ class Plan:
             if self._constant_columns is None:  # once per table (with_actions copies it once known)
                 self._constant_columns = constant_columns(self.samples, pool)
             index, group = self.order(epoch)
-            slot = np.arange(len(index))
+            # Batch numbers and positions by repeating one batch's worth: no slot-sized temporaries.
+            first = epoch * len(self)
             place = {
                 "epoch": np.full(len(index), epoch, np.int32),
-                "batch": epoch * len(self) + slot // self.batch_size,
-                "position": (slot % self.batch_size).astype(np.int32),
+                "batch": np.repeat(np.arange(first, first + len(self), dtype=np.int64), self.batch_size)[:len(index)],
+                "position": np.tile(np.arange(self.batch_size, dtype=np.int32), len(self))[:len(index)],
                 "index": index.astype(np.int64, copy=False),
                 "group": group.astype(np.int32),
             }

@@ -71,6 +71,16 @@ def test_epoch_table_rows_are_the_batch_plan_rows():
     assert table["batch"].tolist() == [row["batch"] for row in rows]
 
 
+def test_epoch_table_place_columns_are_the_batch_plan_rows_with_a_short_last_batch_and_their_dtypes():
+    short = plan(max_epoch_samples=10)  # 3 batches of 4, 4 and 2 slots per epoch
+    table = short.epoch_table(2)
+    rows = [row for number in range(6, 9) for row in short.batch_plan(number).rows]
+    for column in ("epoch", "batch", "position", "index", "group"):
+        assert table[column].tolist() == [row[column] for row in rows], column
+    assert [str(table[column].dtype) for column in ("epoch", "batch", "position", "index", "group")] == [
+        "int32", "int64", "int32", "int64", "int32"]
+
+
 def test_another_action_chain_shares_the_epoch_order_and_draws_its_own_parameters():
     base = plan()
     jittered = base.with_actions([as_action(lambda sample, seed: sample)])
