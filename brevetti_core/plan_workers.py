@@ -8,28 +8,41 @@ keeps every worker busy, and callers take results by element index, so the order
 pipeline is the caller's, never the workers'. The same executor runs the same plans as in the
 calling process: the batches are the same bytes. Large arrays come back through shared memory
 (`shared_batches`), two copies instead of a pickle's four; results dropped unread (a window left
-behind by a restarted iteration, a pipeline collected early) have their files removed.
+behind by a restarted iteration, a pipeline collected early) have their files removed. Workers
+end themselves within a second of their owner's death, SIGKILL included, as DataLoader's do.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from . import shared_batches
+from .allocator import keep_freed_memory
 from .executor import Executor
+from .liveness import pid_alive
 from .plan import BatchPlan
 
+OWNER_CHECK_SECONDS = 1.0
 _worker: dict[str, Any] = {}  # what _install gave this worker process: executor, load, owner, folder
 
 
 def _install(executor: Executor, load: bool, owner: int, folder: str | None) -> None:
-    """Worker initialiser: the executor every task of this worker runs, and where its large arrays go."""
+    """Worker initialiser: the executor every task of this worker runs, where its large arrays go, and a watchdog."""
     _worker.update(executor=executor, load=load, owner=owner, folder=folder)
+    threading.Thread(target=_exit_with, args=(owner,), name="brevetti-owner-watchdog", daemon=True).start()
+
+
+def _exit_with(owner: int) -> None:
+    """End this worker once process `owner` is gone: a pool's workers wait forever on an owner killed outright."""
+    while pid_alive(owner):
+        time.sleep(OWNER_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _execute(plan: BatchPlan) -> tuple[int, Any, list]:
@@ -105,6 +118,7 @@ class PlanWorkers:
         if self._pool is None:
             folder = shared_batches.usable_folder()
             shared_batches.remove_stale(folder)
+            keep_freed_memory()  # this process reads every batch into fresh arrays: let them reuse warm pages
             self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_install,
                                              initargs=(self.executor, self.load, os.getpid(), folder))
             weakref.finalize(self, _shut_down, self._pool, self._pending)
