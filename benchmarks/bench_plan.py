@@ -116,6 +116,17 @@ def sample_table(rows: int) -> pd.DataFrame:
     })
 
 
+def table_bytes(table: pd.DataFrame) -> dict[str, int]:
+    """Bytes a table's columns hold: Arrow strings (offsets included), object pointers, numbers."""
+    held = {"strings": 0, "objects": 0, "numbers": 0}
+    for name in table.columns:
+        column = table[name]
+        kind = ("strings" if isinstance(column.dtype, pd.StringDtype) else
+                "objects" if column.dtype == object else "numbers")
+        held[kind] += int(column.memory_usage(index=False, deep=False))
+    return held
+
+
 def peer(samples: pd.DataFrame, columns: int):
     generator = np.random.default_rng(0)
     order = generator.permutation(len(samples))
@@ -156,7 +167,7 @@ def main() -> None:
     slots_s, _ = best_of(args.repeats, build,
                          lambda generator: (generator.seeded_plan.order(0), generator.seeded_plan.params(0)))
     plan_s, plan = best_of(args.repeats, build, lambda generator: generator.plan(0))  # empty caches each time
-    shape = plan.shape
+    shape, held = plan.shape, table_bytes(plan)
     del plan, _
     lean_s, _ = best_of(args.repeats, build, lambda generator: generator.plan(0, sample_columns=["path"]))
     del _
@@ -178,6 +189,8 @@ def main() -> None:
           f"(numpy/pandas {plan_traced / gib:.2f} + Arrow strings {plan_arrow / gib:.2f}) "
           f"(target <= 3 s, <= 2 GiB for 10M rows)")
     print(f"plan(0, sample_columns=['path']):       {lean_s:.2f} s")
+    print(f"plan(0) table holds {sum(held.values()) / gib:.2f} GiB: " + ", ".join(
+        f"{kind} {size / gib:.2f}" for kind, size in held.items()) + " (the part any plan of these columns keeps)")
     print(f"peer (permutation + take + {len(params)} float64 uniform columns): {peer_s:.2f} s, "
           f"peak <= {peer_mem / gib:.2f} GiB (numpy/pandas {peer_traced / gib:.2f} + Arrow {peer_arrow / gib:.2f})")
     print(f"ratio plan/peer: time {plan_s / peer_s:.2f}x, memory {plan_mem / max(peer_mem, 1):.2f}x")
