@@ -62,8 +62,8 @@ def export(value: Any, owner: int, folder: str | None) -> Any:
 def restore(value: Any) -> Any:
     """`value` with every exported array read back (and its file removed)."""
     if isinstance(value, SharedArray):
-        try:
-            return np.fromfile(value.path, dtype=np.dtype(value.dtype)).reshape(value.shape)
+        try:  # mapped, not read: the worker's pages become the array's, page-aligned (tf can then use them as they are)
+            return np.memmap(value.path, dtype=np.dtype(value.dtype), mode="c", shape=value.shape).view(np.ndarray)
         finally:
             os.unlink(value.path)
     if isinstance(value, dict):

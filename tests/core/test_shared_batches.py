@@ -44,6 +44,14 @@ def test_large_arrays_come_back_equal_and_their_files_are_removed_on_reading():
     assert owned_files() == []
 
 
+def test_restored_arrays_are_writable_page_aligned_and_outlive_their_file():
+    big = np.arange(1 << 18, dtype=np.float32)
+    restored = shared_batches.restore(shared_batches.export(big, os.getpid(), FOLDER))
+    assert owned_files() == [] and restored.ctypes.data % 4096 == 0
+    restored[:3] = -1  # a private mapping: the array is the caller's own
+    assert restored[:4].tolist() == [-1, -1, -1, 3] and np.array_equal(restored[3:], big[3:])
+
+
 def test_files_of_a_dead_owner_are_removed_and_those_of_a_live_one_kept():
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)
