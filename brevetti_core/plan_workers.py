@@ -7,7 +7,7 @@ submitted a bounded window ahead of the element asked for, so a consumer with fe
 keeps every worker busy, and callers take results by element index, so the order of the
 pipeline is the caller's, never the workers'. The same executor runs the same plans as in the
 calling process: the batches are the same bytes. Large arrays come back through shared memory
-(`shared_batches`), two copies instead of a pickle's four; results dropped unread (a window left
+(`shared_batches`), one copy instead of a pickle's four; results dropped unread (a window left
 behind by a restarted iteration, a pipeline collected early) have their files removed. Workers
 end themselves within a second of their owner's death, SIGKILL included, as DataLoader's do.
 """

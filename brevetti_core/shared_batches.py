@@ -2,11 +2,13 @@
 
 A batch of 32 images of 224x224x3 float32 is 19 MB. Returned through a process pool it is
 pickled, pushed through a pipe in 64 KB pieces and unpickled: four copies and hundreds of
-system calls. Written by the worker to a file in shared memory and read once by the owner, it
-is two copies. Arrays of at least `MIN_BYTES` travel that way; smaller values, and every value
-where no shared-memory folder is writable, are pickled as before. Files are named for the
-owning process (``brevetti-batch-<pid>@<host>-...``): the owner removes each file as it reads it
-or drops its result, and removes files of owners that died (SIGKILL) when its workers start.
+system calls. Written by the worker to a file in shared memory and mapped by the owner (a
+private, page-aligned mapping, which tf.numpy_function hands on without copying), it is one copy.
+Arrays of at least `MIN_BYTES` travel that way; smaller values, and every value where no
+shared-memory folder is writable, are pickled as before. Files are named for the owning process
+(``brevetti-batch-<pid>@<host>-...``): the owner unlinks each file as it maps it (the memory lives
+as long as the array) or drops its result, and removes files of owners that died (SIGKILL) when
+its workers start.
 """
 from __future__ import annotations
 
