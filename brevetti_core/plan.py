@@ -35,7 +35,7 @@ from .actions import Action
 from .sampling import Groups, Weighing, check_weighing, groupby_columns, table_groups
 from .sharding import WHOLE, Shard
 from .table_rows import RowReader
-from .table_take import constant_columns, take_rows
+from .table_take import ValueCodes, constant_columns, take_rows, value_codes
 
 PLACE_COLUMNS = ("epoch", "batch", "position", "index", "group")
 """The plan's own columns: where a slot is (epoch, global batch, position in it) and what fills it."""
@@ -156,6 +156,7 @@ class Plan:
         self.actions = tuple(actions)
         self.prefixes = plan_prefixes(self.actions)
         self._constant_columns: frozenset[Any] | None = None
+        self._coded_columns: dict[Any, ValueCodes | None] = {}
         self._row_reader: RowReader | None = None
         self._orders = _EpochCache(self._compute_order)
         self._params = _EpochCache(self._compute_params)
@@ -171,7 +172,7 @@ class Plan:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         del state["_orders"], state["_params"]
-        state["_row_reader"] = None  # column views of the table: rebuilt where the plan is used
+        state["_row_reader"], state["_coded_columns"] = None, {}  # a column's size: rebuilt where the plan is used
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -249,6 +250,8 @@ class Plan:
             params = pool.submit(self.params, epoch)
             if self._constant_columns is None:  # once per table (with_actions copies it once known)
                 self._constant_columns = constant_columns(self.samples, pool)
+            uncoded = [name for name in dict.fromkeys(chosen) if name not in self._coded_columns]
+            self._coded_columns.update(value_codes(self.samples, uncoded, pool))  # once per column and plan
             index, group = self.order(epoch)
             # Batch numbers and positions by repeating one batch's worth: no slot-sized temporaries.
             first = epoch * len(self)
@@ -259,7 +262,8 @@ class Plan:
                 "index": index.astype(np.int64, copy=False),
                 "group": group.astype(np.int32),
             }
-            taken = take_rows(self.samples, chosen, index, self._constant_columns, pool)
+            taken = take_rows(self.samples, chosen, index, self._constant_columns, pool,
+                              {name: codes for name, codes in self._coded_columns.items() if codes is not None})
             columns = {**place, **taken, **params.result()}
         return pd.DataFrame(columns, copy=False)
 

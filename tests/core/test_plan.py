@@ -81,6 +81,18 @@ def test_epoch_table_place_columns_are_the_batch_plan_rows_with_a_short_last_bat
         "int32", "int64", "int32", "int64", "int32"]
 
 
+def test_epoch_table_sample_columns_equal_pandas_take_on_a_table_with_few_valued_and_constant_strings():
+    n = 3000
+    rows = np.arange(n)
+    table = pd.DataFrame({"folder": pd.Series(np.array(["good", "bad", "odd"])[rows % 3], dtype="str"),
+                          "path": pd.Series([f"{i}.png" for i in rows], dtype="str"),
+                          "bucket": pd.Series(["s3://bucket"] * n, dtype="str"), "id": rows})
+    big = Plan(table, batch_size=8, shuffle=True, seed=4, groupby="folder")
+    epoch = big.epoch_table(0)
+    index, _ = big.order(0)
+    pd.testing.assert_frame_equal(epoch[list(table.columns)], table.take(index).reset_index(drop=True))
+
+
 def test_another_action_chain_shares_the_epoch_order_and_draws_its_own_parameters():
     base = plan()
     jittered = base.with_actions([as_action(lambda sample, seed: sample)])
