@@ -19,8 +19,8 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +32,7 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 from ..facets import ATLAS_FILE
 from ..io_tools import is_remote, join
 from ..report.data import FIRST_BATCH_DIR, REPORT_DIR
+from ..temp_folder import make_temp_folder
 from .metrics import epoch_metrics, tensorboard_tag
 from .params import text
 
@@ -51,8 +52,11 @@ class TensorBoardLog:
     def __init__(self, job: Any, hparams: Mapping[str, Any], started: float):
         self.io, self.artifacts = job.io, join(job.job_dir, "artifacts")
         self._remote = is_remote(job.job_dir)
-        folder = tempfile.mkdtemp(prefix="brevetti-tensorboard-") if self._remote else join(self.artifacts, FOLDER)
+        # A remote job's log is staged locally in a folder named like a job temp folder (owner pid and host), so
+        # if the process is killed outright the next job start on this host removes it with the job's own.
+        folder = make_temp_folder(f"{job.id}-tensorboard") if self._remote else join(self.artifacts, FOLDER)
         os.makedirs(folder, exist_ok=True)
+        self._remove_staging = weakref.finalize(self, shutil.rmtree, folder, True) if self._remote else None
         name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_file_numbers)}"
         self.path = os.path.join(folder, name)
         self._pending: list[bytes] = []
@@ -81,8 +85,8 @@ class TensorBoardLog:
                               session_end_info=end)))
         self._write_summary(summary)
         self._flush()
-        if self._remote:
-            shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
+        if self._remove_staging is not None:
+            self._remove_staging()
 
     def _write_first_batch(self, step: int) -> None:
         """The first-batch thumbnail grid (artifacts/report/first_batch/spriteatlas.jpeg) as an image, once."""

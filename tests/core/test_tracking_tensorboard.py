@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import types
 
@@ -161,3 +162,34 @@ def test_tracking_loads_neither_tensorflow_nor_torch(data_root, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["loaded"] == [] and result["tracked"]
+
+
+KILLED_ON_S3 = textwrap.dedent("""
+    import os, signal
+    from brevetti_core import tracking
+    from brevetti_core.job import Job
+
+    class OneEpoch(Job):
+        def run(self):
+            self.get_remote_monitor().on_epoch_end(0, {"loss": 1.0})
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    tracking.enable()
+    OneEpoch.init(argv=[]).start()
+""")
+
+
+def test_the_local_copy_of_a_killed_s3_jobs_log_is_removed_by_the_next_start(s3_env, s3_bucket, tmp_path,
+                                                                                  monkeypatch):
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp_root))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    monkeypatch.setenv("BREVETTI_DATA_BUCKET", f"{s3_bucket}/data")
+    killed = subprocess.run([sys.executable, "-c", KILLED_ON_S3], env=os.environ.copy(), capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    logs = [name for name in os.listdir(temp_root) if "tensorboard" in name]
+    assert len(logs) == 1 and os.listdir(temp_root / logs[0])  # the event file's local copy, left by the kill
+    Job.init(argv=[]).start()
+    assert not any("tensorboard" in name for name in os.listdir(temp_root))
