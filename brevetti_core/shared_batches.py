@@ -5,10 +5,10 @@ pickled, pushed through a pipe in 64 KB pieces and unpickled: four copies and hu
 system calls. Written by the worker to a file in shared memory and mapped by the owner (a
 private, page-aligned mapping, which tf.numpy_function hands on without copying), it is one copy.
 Arrays of at least `MIN_BYTES` travel that way; smaller values, and every value where no
-shared-memory folder is writable, are pickled as before. Files are named for the owning process
-(``brevetti-batch-<pid>@<host>-...``): the owner unlinks each file as it maps it (the memory lives
-as long as the array) or drops its result, and removes files of owners that died (SIGKILL) when
-its workers start.
+shared-memory folder is writable or has room (a full one is logged once), are pickled as before.
+Files are named for the owning process (``brevetti-batch-<pid>@<host>-...``): the owner unlinks
+each file as it maps it (the memory lives as long as the array) or drops its result, and removes
+files of owners that died (SIGKILL) when its workers start.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FOLDER = "/dev/shm"
 MIN_BYTES = 1 << 20
 PREFIX = "brevetti-batch-"
+_warned: list[str] = []  # a full folder is said once per process
 _OWNED = re.compile(r"^brevetti-batch-(?P<pid>\d+)@(?P<host>[A-Za-z0-9.-]+)-")
 
 
@@ -54,11 +55,25 @@ def export(value: Any, owner: int, folder: str | None) -> Any:
     if isinstance(value, (tuple, list)) and not isinstance(value, SharedArray):
         return type(value)(export(item, owner, folder) for item in value)
     if isinstance(value, np.ndarray) and value.nbytes >= MIN_BYTES and value.dtype.kind in "biuf":
-        descriptor, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner}@{_host()}-", dir=folder)
-        with os.fdopen(descriptor, "wb") as file:
-            np.ascontiguousarray(value).tofile(file)
-        return SharedArray(path, value.shape, value.dtype.str)
+        return _written(value, owner, folder) or value
     return value
+
+
+def _written(array: np.ndarray, owner: int, folder: str) -> SharedArray | None:
+    """`array` written to a new file in `folder`; None (and no file) when the folder is full or refuses it."""
+    descriptor, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner}@{_host()}-", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            np.ascontiguousarray(array).tofile(file)
+    except OSError as error:  # a full /dev/shm (Docker gives 64 MB unless --shm-size) must not stop training
+        os.unlink(path)
+        if not _warned:
+            _warned.append(path)
+            log.warning("cannot write a %d MB batch array to %s (%s): batches of this worker are pickled instead, "
+                        "which is slower; give the container more shared memory (docker --shm-size)",
+                        array.nbytes >> 20, folder, error)
+        return None
+    return SharedArray(path, array.shape, array.dtype.str)
 
 
 def restore(value: Any) -> Any:

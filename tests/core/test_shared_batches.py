@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -96,3 +98,30 @@ def test_results_dropped_unread_have_their_files_removed(large_batches):
     del workers
     gc.collect()
     assert wait_for_no_owned_files() == []
+
+
+# A process whose files may not grow past 1 MB (RLIMIT_FSIZE, SIGXFSZ ignored): every write of a larger
+# array fails with EFBIG, as a full /dev/shm fails with ENOSPC.
+_FULL_FOLDER = textwrap.dedent("""
+    import json, logging, os, resource, signal, sys
+    import numpy as np
+    from brevetti_core import shared_batches
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    big = np.arange(1 << 19, dtype=np.float32)  # 2 MB
+    batch = shared_batches.export({"img": big, "again": big * 2}, os.getpid(), sys.argv[1])
+    print(json.dumps({"kept": [isinstance(v, np.ndarray) for v in batch.values()],
+                      "equal": bool(np.array_equal(batch["img"], big)),
+                      "files": [n for n in os.listdir(sys.argv[1]) if n.startswith(f"brevetti-batch-{os.getpid()}@")]}))
+""")
+
+
+def test_a_full_folder_leaves_arrays_to_be_pickled_says_so_once_and_leaves_no_file():
+    done = subprocess.run([sys.executable, "-c", _FULL_FOLDER, FOLDER], capture_output=True, text=True, timeout=120,
+                          check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"kept": [True, True], "equal": True, "files": []}
+    warnings = [line for line in done.stderr.splitlines() if "docker --shm-size" in line]
+    assert len(warnings) == 1 and FOLDER in warnings[0]
