@@ -11,6 +11,7 @@ byte for byte.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,9 @@ class PlanBatches:
         self.load, self.start, self.shards = load, start, shards
         self.sliced = any(shard.world_size > 1 for shard in shards)
         self.failures = FailureTally(executor.on_error)
+        # What each loaded element absorbed, recorded by `keep` in element order: parallel loads finish in any order.
+        self._absorbed: dict[int, tuple[int, list, bool]] = {}
+        self._lock = threading.Lock()
         self.workers = PlanWorkers(executor, load, self.element_plan, num_workers, multiprocessing_context) \
             if num_workers else None
 
@@ -60,21 +64,27 @@ class PlanBatches:
         return None if total is not None and self.start + step >= total else self.batch_plan(step, part)
 
     def batch(self, step: int, part: int) -> dict | None:
-        """The numpy batch of shard `part` of step `step` (None when nothing is left); counts its failures."""
+        """The numpy batch of shard `part` of step `step` (None when nothing is left); keeps its failures for `keep`."""
+        index = step * len(self.shards) + part
         if self.workers is not None:
-            epoch, batch, failures = self.workers.result(step * len(self.shards) + part)
+            epoch, batch, failures = self.workers.result(index)
         else:
             plan = self.batch_plan(step, part)
             epoch = plan.epoch
             batch, failures = self.executor.execute(plan, self.load)
-        self.failures.record(epoch, failures, batch is None)
+        with self._lock:
+            self._absorbed[index] = (epoch, failures, batch is None)
         return batch
 
-    def keep(self, step: np.int64, size: np.int64) -> np.bool_:
-        """Whether an element goes on; at the END element, report the failures absorbed so far instead."""
+    def keep(self, step: np.int64, part: np.int64, size: np.int64) -> np.bool_:
+        """Whether an element goes on, its failures counted in element order; at END, report those of the last epoch."""
         if step == END:
             self.failures.close()
             return np.bool_(False)
+        with self._lock:
+            absorbed = self._absorbed.pop(int(step) * len(self.shards) + int(part), None)
+        if absorbed is not None:
+            self.failures.record(*absorbed)
         # A pipeline of slices keeps an empty one: tf.distribute hands a pipeline's consecutive elements
         # to its replicas in turn, and every rank or worker must take the same number of steps.
         return np.bool_(size > 0 or self.sliced)
@@ -110,11 +120,11 @@ def make_pipeline(plan: BatchSource, executor: Executor, *, load: bool, batch: b
         flat = tf.numpy_function(load_step, [step, part], [s.dtype for s in flat_spec], stateful=False)
         for tensor, s in zip(flat, flat_spec):
             tensor.set_shape(s.shape)
-        return step, tf.nest.pack_sequence_as(element_spec, flat)
+        return step, part, tf.nest.pack_sequence_as(element_spec, flat)
 
-    def keep(step: tf.Tensor, values) -> tf.Tensor:
+    def keep(step: tf.Tensor, part: tf.Tensor, values) -> tf.Tensor:
         size = tf.shape(tf.nest.flatten(values)[0], out_type=tf.int64)[0]
-        return tf.reshape(tf.numpy_function(batches.keep, [step, size], tf.bool), [])
+        return tf.reshape(tf.numpy_function(batches.keep, [step, part, size], tf.bool), [])
 
     total = plan.total_batches
     steps = tf.data.Dataset.range(ENDLESS if total is None else total - start_batch)
@@ -122,8 +132,8 @@ def make_pipeline(plan: BatchSource, executor: Executor, *, load: bool, batch: b
     parts = parts.concatenate(tf.data.Dataset.from_tensors((tf.constant(END, tf.int64), tf.constant(0, tf.int64))))
     dataset = parts.map(tf_load, num_parallel_calls=num_parallel_calls,
                         deterministic=None if num_parallel_calls is None else True)
-    # The filter sees the elements one by one in order, so at END every load has recorded its failures.
-    dataset = dataset.filter(keep).map(lambda step, values: values)
+    # The filter sees the elements one by one in order: it counts their failures in that order, and at END all are in.
+    dataset = dataset.filter(keep).map(lambda step, part, values: values)
     if not batch:
         dataset = dataset.unbatch()
     if prefetch:

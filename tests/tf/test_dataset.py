@@ -3,11 +3,15 @@
 Byte parity with get_dataset_numpy() over the whole pipeline matrix lives in tests/parity; here each
 test checks one property of the tf.data pipeline itself.
 """
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from PIL import Image
 
+from brevetti_core.actions import Action
 from brevetti_core.executor import SampleError
 from brevetti_tf.pipeline import to_numpy
 
@@ -229,3 +233,38 @@ def test_failures_in_worker_processes_are_reported_in_the_calling_process(make_t
     with caplog.at_level("WARNING", logger="brevetti_core.executor"):
         assert sum(len(img) for img, _ in dataset) == len(table) - 2
     assert any("on_error='skip': 2 samples failed in epoch 0" in r.getMessage() for r in caplog.records)
+
+
+class SlowFirstEpoch(Action):
+    """Fails the sample at table index 0 in every epoch, and takes `seconds` per sample in epoch 0 only."""
+
+    plan_prefix = "slow"
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def sample_params(self, streams, n):
+        return {"delay": np.full(n, self.seconds if streams.epoch == 0 else 0.0, np.float32)}
+
+    def __call__(self, sample, params):
+        time.sleep(params["delay"])
+        if sample["path"].endswith(FAILING_NAME):
+            raise ValueError("this sample fails")
+        return sample
+
+
+FAILING_NAME = "failing.png"
+
+
+def test_failures_are_reported_per_epoch_even_when_a_later_epoch_loads_first(make_tf_generator, tf_samples, tmp_path,
+                                                                             caplog):
+    table = tf_samples.head(4).copy()
+    table.loc[table.index[0], "path"] = str(tmp_path / FAILING_NAME)
+    Image.new("RGB", (24, 24)).save(tmp_path / FAILING_NAME)
+    # One batch per epoch; epoch 0's batch is the slowest, so parallel calls finish epochs 1 and 2 before it.
+    generator = make_tf_generator(samples=table, batch_size=4, shuffle=False, on_error="skip", repeat=3)
+    dataset = generator.map(SlowFirstEpoch(seconds=0.5)).get_dataset(num_parallel_calls=3)
+    with caplog.at_level("WARNING", logger="brevetti_core.executor"):
+        assert [len(img) for img, _ in dataset] == [3, 3, 3]
+    warnings = [r.getMessage().split(" and were")[0] for r in caplog.records if "on_error='skip'" in r.getMessage()]
+    assert warnings == [f"on_error='skip': 1 samples failed in epoch {epoch}" for epoch in range(3)]
