@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -40,6 +41,24 @@ def utc_now() -> str:
 def this_process() -> dict:
     """{host, pid} of this process, as a running job records them."""
     return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def owner_tag(pid: int | None = None) -> str:
+    """``<pid>@<host>`` (this process by default): how a file or folder name says which process owns it."""
+    return f"{os.getpid() if pid is None else pid}@{_host_tag()}"
+
+
+def owner_gone(owner: re.Match[str] | None) -> bool:
+    """Whether `owner` (a name matched with ``pid`` and ``host`` groups, see `owner_tag`) names a dead process here.
+
+    Names of other hosts, and names that did not match, are never gone: nothing here can tell.
+    """
+    return owner is not None and owner["host"] == _host_tag() and not pid_alive(int(owner["pid"]))
+
+
+def _host_tag() -> str:
+    # Only the characters a file name and the owners' name patterns allow.
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
 
 
 def pid_alive(pid: int) -> bool:

@@ -23,7 +23,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -248,8 +248,7 @@ class Plan:
         # Drawing the parameters and reading Arrow string columns release the GIL: they overlap the rest.
         with ThreadPoolExecutor(max_workers=3) as pool:
             params = pool.submit(self.params, epoch)
-            if self._constant_columns is None:  # once per table (with_actions copies it once known)
-                self._constant_columns = constant_columns(self.samples, pool)
+            constant = self._constants(pool)
             uncoded = [name for name in dict.fromkeys(chosen) if name not in self._coded_columns]
             self._coded_columns.update(value_codes(self.samples, uncoded, pool))  # once per column and plan
             index, group = self.order(epoch)
@@ -262,7 +261,7 @@ class Plan:
                 "index": index.astype(np.int64, copy=False),
                 "group": group.astype(np.int32),
             }
-            taken = take_rows(self.samples, chosen, index, self._constant_columns, pool,
+            taken = take_rows(self.samples, chosen, index, constant, pool,
                               {name: codes for name, codes in self._coded_columns.items() if codes is not None})
             columns = {**place, **taken, **params.result()}
         return pd.DataFrame(columns, copy=False)
@@ -297,12 +296,18 @@ class Plan:
         shard_lo, shard_hi = shard.bounds(hi - lo)
         return BatchPlan(epoch, batch, self._rows(epoch, batch, lo + shard_lo, lo + shard_hi, lo, with_params))
 
+    def _constants(self, pool: Executor | None = None) -> frozenset[Any]:
+        """The sample table's constant string columns, found once per table (with_actions copies them once known)."""
+        if self._constant_columns is None:
+            self._constant_columns = constant_columns(self.samples, pool)
+        return self._constant_columns
+
     def _rows(self, epoch: int, batch: int, lo: int, hi: int, batch_lo: int, with_params: bool) -> tuple[dict, ...]:
         if hi <= lo:
             return ()
         index, group = self.order(epoch)
         if self._row_reader is None:  # once per process: plans travel to workers without it
-            self._row_reader = RowReader(self.samples)
+            self._row_reader = RowReader(self.samples, self._constant_columns)  # reuses them if plan() found them
         count = hi - lo
         keys = [*PLACE_COLUMNS, *self._row_reader.columns]
         values = [[epoch] * count, [batch] * count, list(range(lo - batch_lo, hi - batch_lo)),

@@ -16,13 +16,12 @@ import contextlib
 import logging
 import os
 import re
-import socket
 import tempfile
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .liveness import pid_alive
+from .liveness import owner_gone, owner_tag
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def export(value: Any, owner: int, folder: str | None) -> Any:
 
 def _written(array: np.ndarray, owner: int, folder: str) -> SharedArray | None:
     """`array` written to a new file in `folder`; None (and no file) when the folder is full or refuses it."""
-    descriptor, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner}@{_host()}-", dir=folder)
+    descriptor, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner_tag(owner)}-", dir=folder)
     try:
         with os.fdopen(descriptor, "wb") as file:
             np.ascontiguousarray(array).tofile(file)
@@ -109,8 +108,7 @@ def remove_stale(folder: str | None) -> list[str]:
         return []
     removed = []
     for name in os.listdir(folder):
-        match = _OWNED.match(name)
-        if match and match["host"] == _host() and not pid_alive(int(match["pid"])):
+        if owner_gone(_OWNED.match(name)):
             try:
                 os.unlink(os.path.join(folder, name))
             except FileNotFoundError:
@@ -120,6 +118,3 @@ def remove_stale(folder: str | None) -> list[str]:
         log.info("removed %d batch files in %s left by worker owners that died", len(removed), folder)
     return removed
 
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "host"

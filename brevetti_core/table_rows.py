@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]  # to_dict's own: exact types
 
-from .table_take import constant_columns, is_arrow_string
+from .table_take import arrow_strings, constant_columns, is_arrow_string
 
 Gather = Callable[[np.ndarray], list]
 """The values of one column at some row numbers, as to_dict("records") gives them."""
@@ -25,9 +25,10 @@ Gather = Callable[[np.ndarray], list]
 class RowReader:
     """Rows of `table` by row number, each ``{column: value}`` exactly as ``to_dict("records")`` gives it."""
 
-    def __init__(self, table: pd.DataFrame):
+    def __init__(self, table: pd.DataFrame, constant: frozenset[Any] | None = None):
+        """`constant`: the table's ``constant_columns`` when the caller knows them already."""
         self.columns = list(table.columns)
-        constant = constant_columns(table)
+        constant = constant_columns(table) if constant is None else constant
         # By position: a duplicated name is several columns, the last one's value wins (as in pandas' records).
         self.gathers = [column_gather(table.iloc[:, position], name in constant)
                         for position, name in enumerate(self.columns)]
@@ -58,9 +59,7 @@ def column_gather(column: pd.Series, constant: bool = False) -> Gather:
         objects = column.to_numpy()
         return lambda index: [maybe_box_native(value) for value in objects[index]]
     if isinstance(dtype, pd.StringDtype) and is_arrow_string(column):
-        import pyarrow as pa  # installed whenever a column is Arrow-backed; optional otherwise
-
-        strings = pa.array(column.array)  # the column's own Arrow buffers (one chunk: no copy)
+        strings = arrow_strings(column)
         missing = maybe_box_native(dtype.na_value)
         return lambda index: [missing if value is None else value for value in strings.take(index).to_pylist()]
     return _extension_gather(column.array, isinstance(dtype, pd.api.extensions.ExtensionDtype))

@@ -39,14 +39,25 @@ def constant_columns(table: pd.DataFrame, pool: Executor | None = None) -> froze
 def _holds_one_string(column: pd.Series | pd.DataFrame) -> bool:
     if not isinstance(column, pd.Series) or not len(column) or not is_arrow_string(column) or column.hasnans:
         return False
-    import pyarrow as pa  # installed, since the column is Arrow-backed
-    import pyarrow.compute as pc
+    import pyarrow.compute as pc  # installed, since the column is Arrow-backed
 
-    strings = pa.array(column.array)  # the column's own buffers; Arrow compares without the GIL
+    strings = arrow_strings(column)  # Arrow compares without the GIL
     first = strings[0]
     # A few rows spread over the table turn down almost every column that varies without reading it all.
-    probe = strings.take(np.linspace(0, len(strings) - 1, num=min(len(strings), 64), dtype=np.intp))
+    probe = _spread_rows(strings, 64)
     return bool(pc.all(pc.equal(probe, first)).as_py()) and bool(pc.all(pc.equal(strings, first)).as_py())
+
+
+def arrow_strings(column: pd.Series) -> Any:
+    """An Arrow-backed string column's own Arrow array (its buffers: no copy for one chunk)."""
+    import pyarrow as pa  # installed, since the column is Arrow-backed
+
+    return pa.array(column.array)
+
+
+def _spread_rows(strings: Any, count: int) -> Any:
+    """`count` rows of `strings` spread evenly from first to last (all of them when there are fewer)."""
+    return strings.take(np.linspace(0, len(strings) - 1, num=min(len(strings), count), dtype=np.intp))
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,8 @@ def _value_codes(column: pd.Series | pd.DataFrame) -> ValueCodes | None:
     import pyarrow as pa  # installed, since the column is Arrow-backed
     import pyarrow.compute as pc
 
-    strings = pa.array(column.array)
-    probe = strings.take(np.linspace(0, len(strings) - 1, num=PROBE_ROWS, dtype=np.intp))
-    if not 1 < pc.count_distinct(probe, mode="all").as_py() <= FEW_VALUES:
+    strings = arrow_strings(column)
+    if not 1 < pc.count_distinct(_spread_rows(strings, PROBE_ROWS), mode="all").as_py() <= FEW_VALUES:
         return None
     encoded = pc.dictionary_encode(strings, null_encoding="encode")  # a missing value is one more value
     chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]

@@ -10,10 +10,9 @@ import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
 
-from .liveness import pid_alive
+from .liveness import owner_gone, owner_tag
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ _OWNED = re.compile(r"^brevetti-job-.*-(?P<pid>\d+)@(?P<host>[A-Za-z0-9.-]+)-[a-
 
 def make_temp_folder(job_id: str) -> str:
     """A new temp folder for job `job_id`, named with this process's pid and host."""
-    return tempfile.mkdtemp(prefix=f"{PREFIX}{job_id}-{os.getpid()}@{_host()}-")
+    return tempfile.mkdtemp(prefix=f"{PREFIX}{job_id}-{owner_tag()}-")
 
 
 def remove_stale_temp_folders(root: str | None = None) -> list[str]:
@@ -37,12 +36,9 @@ def remove_stale_temp_folders(root: str | None = None) -> list[str]:
     except OSError:
         return []
     removed = []
-    host = _host()
     for name in names:
         owner = _OWNED.match(name)
-        if owner is None or owner["host"] != host:
-            continue
-        if pid_alive(int(owner["pid"])):
+        if owner is None or not owner_gone(owner):
             continue
         path = os.path.join(root, name)
         shutil.rmtree(path, ignore_errors=True)
@@ -50,8 +46,3 @@ def remove_stale_temp_folders(root: str | None = None) -> list[str]:
             log.info("Removed the temp folder %s of a job whose process %s is gone", path, owner["pid"])
             removed.append(path)
     return removed
-
-
-def _host() -> str:
-    # Only the characters a folder name and the pattern above allow.
-    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"

@@ -63,9 +63,13 @@ class PlanBatches:
         total = self.plan.total_batches
         return None if total is not None and self.start + step >= total else self.batch_plan(step, part)
 
+    def element(self, step: int | np.integer, part: int | np.integer) -> int:
+        """The pipeline's element index of shard `part` of step `step` (the inverse of `element_plan`'s divmod)."""
+        return int(step) * len(self.shards) + int(part)
+
     def batch(self, step: int, part: int) -> dict | None:
         """The numpy batch of shard `part` of step `step` (None when nothing is left); keeps its failures for `keep`."""
-        index = step * len(self.shards) + part
+        index = self.element(step, part)
         if self.workers is not None:
             epoch, batch, failures = self.workers.result(index)
         else:
@@ -82,7 +86,7 @@ class PlanBatches:
             self.failures.close()
             return np.bool_(False)
         with self._lock:
-            absorbed = self._absorbed.pop(int(step) * len(self.shards) + int(part), None)
+            absorbed = self._absorbed.pop(self.element(step, part), None)
         if absorbed is not None:
             self.failures.record(*absorbed)
         # A pipeline of slices keeps an empty one: tf.distribute hands a pipeline's consecutive elements
